@@ -1,0 +1,67 @@
+package dev.yulan.inference.kernel;
+
+import dev.yulan.inference.tensor.DType;
+import dev.yulan.inference.tensor.Matrix;
+import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
+
+/**
+ * The numeric kernels of the forward pass. {@link ScalarKernels} is the executable specification; every faster
+ * implementation is tested against it. Activations are heap {@code float[]} with explicit offsets; weights and KV
+ * storage are {@link MemorySegment}s (off-heap, often memory-mapped).
+ *
+ * <p>Batch invariance: the value written for one sequence must not depend on how many other sequences share the call,
+ * nor on where in the batch it sits. The engine relies on this to replay a request after a failure bit for bit.
+ */
+public interface Kernels extends AutoCloseable {
+
+    /**
+     * Weight-stationary batched matrix multiply: {@code out[b*rows + r] = sum_k w[r][k] * x[b*cols + k]} for {@code b <
+     * batch}. {@code x} is {@code [batch x w.cols()]} and {@code out} is {@code [batch x w.rows()]}, both row-major from
+     * offset 0. Implementations load each block of weights once for the whole batch and may split rows over threads.
+     */
+    void matmul(Matrix w, float[] x, float[] out, int batch);
+
+    /** {@code out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]} for {@code i < n}. {@code out} may alias {@code x}. */
+    void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps);
+
+    /** In-place softmax of {@code x[off .. off+n)}. */
+    void softmax(float[] x, int off, int n);
+
+    /** SwiGLU in place: {@code gate[i] = silu(gate[i]) * up[i]} where {@code silu(v) = v / (1 + exp(-v))}. */
+    void swiglu(float[] gate, int gateOff, float[] up, int upOff, int n);
+
+    /** {@code acc[i] += x[i]}. */
+    void add(float[] acc, int accOff, float[] x, int xOff, int n);
+
+    /**
+     * RoPE in the Hugging Face "rotate-half" pairing, in place on {@code heads} consecutive heads of {@code headDim}
+     * starting at {@code off}: element {@code i} pairs with {@code i + headDim/2}. {@code cos} and {@code sin} hold the
+     * {@code headDim/2} rotation values for this position, starting at {@code trigOff}.
+     */
+    void rope(float[] x, int off, int heads, int headDim, float[] cos, float[] sin, int trigOff);
+
+    /** Dot product of {@code q[qOff .. qOff+n)} with {@code n} elements of {@code dtype} stored at {@code kv[byteOff]}. */
+    float dot(float[] q, int qOff, MemorySegment kv, long byteOff, DType dtype, int n);
+
+    /** {@code out[outOff + i] += a * kv[i]} for the {@code n} elements of {@code dtype} stored at {@code kv[byteOff]}. */
+    void axpy(float[] out, int outOff, float a, MemorySegment kv, long byteOff, DType dtype, int n);
+
+    /** Stores {@code src[off .. off+n)} as {@code dtype} (F32, F16 or BF16, rounding to nearest even) at {@code byteOff}. */
+    void store(MemorySegment dst, long byteOff, DType dtype, float[] src, int off, int n);
+
+    /** Decodes row {@code row} of {@code w} (any dtype) into {@code out[outOff .. outOff+w.cols())}. */
+    void row(Matrix w, int row, float[] out, int outOff);
+
+    /**
+     * Runs {@code task.accept(i)} for every {@code i < count}, possibly in parallel on the kernel's worker threads, and
+     * returns when all are done. Tasks must write disjoint memory.
+     */
+    void parallelFor(int count, IntConsumer task);
+
+    /** Worker threads this instance computes with (1 for the scalar reference). */
+    int threads();
+
+    @Override
+    void close();
+}

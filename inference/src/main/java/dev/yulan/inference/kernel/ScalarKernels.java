@@ -1,0 +1,132 @@
+package dev.yulan.inference.kernel;
+
+import dev.yulan.inference.tensor.DType;
+import dev.yulan.inference.tensor.Elements;
+import dev.yulan.inference.tensor.Matrix;
+import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
+
+/** The executable specification of {@link Kernels}: plain loops on one thread, written for clarity, not speed. */
+public final class ScalarKernels implements Kernels {
+
+    @Override
+    public void matmul(Matrix w, float[] x, float[] out, int batch) {
+        int rows = w.rows();
+        int cols = w.cols();
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rows; r++) {
+                long rowOff = r * w.rowBytes();
+                float sum = 0f;
+                for (int k = 0; k < cols; k++) {
+                    sum += Elements.get(w.data(), rowOff, w.dtype(), k) * x[b * cols + k];
+                }
+                out[b * rows + r] = sum;
+            }
+        }
+    }
+
+    @Override
+    public void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        float ss = 0f;
+        for (int i = 0; i < n; i++) {
+            ss += x[xOff + i] * x[xOff + i];
+        }
+        float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * inv * weight[i];
+        }
+    }
+
+    @Override
+    public void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            x[off + i] = (float) Math.exp(x[off + i] - max);
+            sum += x[off + i];
+        }
+        for (int i = 0; i < n; i++) {
+            x[off + i] /= sum;
+        }
+    }
+
+    @Override
+    public void swiglu(float[] gate, int gateOff, float[] up, int upOff, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[gateOff + i];
+            gate[gateOff + i] = g / (1f + (float) Math.exp(-g)) * up[upOff + i];
+        }
+    }
+
+    @Override
+    public void add(float[] acc, int accOff, float[] x, int xOff, int n) {
+        for (int i = 0; i < n; i++) {
+            acc[accOff + i] += x[xOff + i];
+        }
+    }
+
+    @Override
+    public void rope(float[] x, int off, int heads, int headDim, float[] cos, float[] sin, int trigOff) {
+        int half = headDim / 2;
+        for (int h = 0; h < heads; h++) {
+            int base = off + h * headDim;
+            for (int i = 0; i < half; i++) {
+                float a = x[base + i];
+                float b = x[base + i + half];
+                float c = cos[trigOff + i];
+                float s = sin[trigOff + i];
+                x[base + i] = a * c - b * s;
+                x[base + i + half] = b * c + a * s;
+            }
+        }
+    }
+
+    @Override
+    public float dot(float[] q, int qOff, MemorySegment kv, long byteOff, DType dtype, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += q[qOff + i] * Elements.get(kv, byteOff, dtype, i);
+        }
+        return sum;
+    }
+
+    @Override
+    public void axpy(float[] out, int outOff, float a, MemorySegment kv, long byteOff, DType dtype, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] += a * Elements.get(kv, byteOff, dtype, i);
+        }
+    }
+
+    @Override
+    public void store(MemorySegment dst, long byteOff, DType dtype, float[] src, int off, int n) {
+        for (int i = 0; i < n; i++) {
+            Elements.set(dst, byteOff, dtype, i, src[off + i]);
+        }
+    }
+
+    @Override
+    public void row(Matrix w, int row, float[] out, int outOff) {
+        long rowOff = row * w.rowBytes();
+        for (int k = 0; k < w.cols(); k++) {
+            out[outOff + k] = Elements.get(w.data(), rowOff, w.dtype(), k);
+        }
+    }
+
+    @Override
+    public void parallelFor(int count, IntConsumer task) {
+        for (int i = 0; i < count; i++) {
+            task.accept(i);
+        }
+    }
+
+    @Override
+    public int threads() {
+        return 1;
+    }
+
+    @Override
+    public void close() {}
+}
