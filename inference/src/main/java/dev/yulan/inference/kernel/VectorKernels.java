@@ -96,8 +96,8 @@ public final class VectorKernels implements Kernels {
                     + out.length);
         }
         int stride = roundUp(cols);
-        if (pool.insideJob()) {
-            // Called from inside a parallelFor task: compute on this thread alone, with buffers of its own.
+        if (pool.insideJob() || !pool.canRead(w.data())) {
+            // Called from inside a parallelFor task, or weights confined to this thread: compute here alone.
             float[] xs = stride == cols ? x : pad(x, new float[batch * stride], batch, cols, stride);
             matmulRows(w, xs, out, batch, stride, 0, rows, new float[ROWS * stride]);
             return;

@@ -97,6 +97,11 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
+    /** Whether every worker may access {@code segment} (a confined segment is readable only by its owner). */
+    boolean canRead(java.lang.foreign.MemorySegment segment) {
+        return workers.length == 0 || segment.isAccessibleBy(workers[0]);
+    }
+
     /** Whether the current thread is running part of a job (so a new job would have to run inline). */
     boolean insideJob() {
         return lock.isHeldByCurrentThread() || isWorker(Thread.currentThread());

@@ -60,14 +60,18 @@ public final class MatmulThroughput {
             x[i] = (float) random.nextDouble(-1, 1);
         }
         float[] out = new float[batch * w0.rows()];
-        // Enough passes for about 2 s of work at the expected speed, after a warm-up pass.
         long flopsPerPass = 2L * w0.rows() * w0.cols() * batch * ws.length;
         long bytesPerPass = w0.byteSize() * ws.length;
-        double seconds = Math.max(bytesPerPass / (bandwidth * 1e9 * 0.5), flopsPerPass / (peak * 1e9 * 0.6));
-        int passes = (int) Math.max(1, Math.min(50, Math.ceil(2.0 / seconds)));
-        for (Matrix w : ws) {
-            kernels.matmul(w, x, out, batch);
+        // Warm up (JIT) for about a second, then time about two seconds of passes.
+        int passes = 0;
+        long warmStart = System.nanoTime();
+        while (System.nanoTime() - warmStart < 1_000_000_000L) {
+            for (Matrix w : ws) {
+                kernels.matmul(w, x, out, batch);
+            }
+            passes++;
         }
+        passes = (int) Math.max(1, passes * 2e9 / (System.nanoTime() - warmStart));
         long start = System.nanoTime();
         for (int p = 0; p < passes; p++) {
             for (Matrix w : ws) {
