@@ -15,6 +15,21 @@ import java.util.function.IntConsumer;
  */
 public interface Kernels extends AutoCloseable {
 
+    /** The fast kernels (Vector API) computing on {@code threads} threads; close them to stop the workers. */
+    static Kernels create(int threads) {
+        return new VectorKernels(threads);
+    }
+
+    /** The fast kernels on one thread per available processor. */
+    static Kernels create() {
+        return create(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The single-threaded reference implementation. */
+    static Kernels scalar() {
+        return new ScalarKernels();
+    }
+
     /**
      * Weight-stationary batched matrix multiply: {@code out[b*rows + r] = sum_k w[r][k] * x[b*cols + k]} for {@code b <
      * batch}. {@code x} is {@code [batch x w.cols()]} and {@code out} is {@code [batch x w.rows()]}, both row-major from

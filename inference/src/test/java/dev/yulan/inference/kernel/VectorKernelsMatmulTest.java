@@ -1,0 +1,155 @@
+package dev.yulan.inference.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.yulan.inference.tensor.DType;
+import dev.yulan.inference.tensor.Matrix;
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class VectorKernelsMatmulTest {
+
+    private static final int[] PLAIN_COLS = {8, 17, 32, 64, 172, 1952};
+    private static final int[] QUANT_COLS = {32, 64, 160, 1952};
+    private static final int[] ROWS = {1, 3, 4, 7, 13};
+
+    private static Kernels vector;
+    private static Kernels scalar;
+
+    @BeforeAll
+    static void start() {
+        vector = Kernels.create(2);
+        scalar = Kernels.scalar();
+    }
+
+    @AfterAll
+    static void stop() {
+        vector.close();
+        scalar.close();
+    }
+
+    private static int[] colsFor(DType dtype) {
+        return dtype.isQuantized() ? QUANT_COLS : PLAIN_COLS;
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void matchesScalarMatmulForEveryShapeAndBatch(DType dtype) {
+        SplittableRandom random = new SplittableRandom(1);
+        try (Arena arena = Arena.ofShared()) {
+            for (int cols : colsFor(dtype)) {
+                for (int rows : ROWS) {
+                    Matrix w = RandomData.matrix(arena, random, dtype, rows, cols);
+                    for (int batch : new int[] {1, 2, 4, 5, 9, 19}) {
+                        float[] x = RandomData.floats(random, batch * cols);
+                        float[] expected = new float[batch * rows];
+                        float[] actual = new float[batch * rows];
+                        scalar.matmul(w, x, expected, batch);
+                        vector.matmul(w, x, actual, batch);
+                        for (int b = 0; b < batch; b++) {
+                            for (int r = 0; r < rows; r++) {
+                                float tolerance = 1e-5f * RandomData.magnitude(w, r, x, b * cols) + 1e-30f;
+                                assertThat(actual[b * rows + r])
+                                        .as("%s %dx%d batch %d: b=%d r=%d", dtype, rows, cols, batch, b, r)
+                                        .isCloseTo(
+                                                expected[b * rows + r], org.assertj.core.data.Offset.offset(tolerance));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void eachSequenceIsBitIdenticalAloneAndAtAnyPositionOfAnyBatch(DType dtype) {
+        SplittableRandom random = new SplittableRandom(2);
+        try (Arena arena = Arena.ofShared()) {
+            for (int cols : colsFor(dtype)) {
+                int rows = 13;
+                Matrix w = RandomData.matrix(arena, random, dtype, rows, cols);
+                int batch = 19;
+                float[] x = RandomData.floats(random, batch * cols);
+                float[] full = new float[batch * rows];
+                vector.matmul(w, x, full, batch);
+
+                // Alone, at batch 1.
+                for (int b = 0; b < batch; b++) {
+                    float[] alone = new float[rows];
+                    vector.matmul(w, Arrays.copyOfRange(x, b * cols, (b + 1) * cols), alone, 1);
+                    assertThat(alone)
+                            .as("%s cols %d sequence %d alone", dtype, cols, b)
+                            .containsExactly(Arrays.copyOfRange(full, b * rows, (b + 1) * rows));
+                }
+                // Reversed order, and every prefix of the batch.
+                float[] reversedX = new float[batch * cols];
+                for (int b = 0; b < batch; b++) {
+                    System.arraycopy(x, b * cols, reversedX, (batch - 1 - b) * cols, cols);
+                }
+                float[] reversed = new float[batch * rows];
+                vector.matmul(w, reversedX, reversed, batch);
+                for (int b = 0; b < batch; b++) {
+                    assertThat(Arrays.copyOfRange(reversed, (batch - 1 - b) * rows, (batch - b) * rows))
+                            .as("%s cols %d sequence %d reversed", dtype, cols, b)
+                            .containsExactly(Arrays.copyOfRange(full, b * rows, (b + 1) * rows));
+                }
+                for (int prefix = 1; prefix < batch; prefix++) {
+                    float[] part = new float[prefix * rows];
+                    vector.matmul(w, x, part, prefix);
+                    assertThat(part)
+                            .as("%s cols %d prefix %d", dtype, cols, prefix)
+                            .containsExactly(Arrays.copyOf(full, prefix * rows));
+                }
+            }
+        }
+    }
+
+    @Test
+    void readsWeightsConfinedToTheCallingThread() {
+        SplittableRandom random = new SplittableRandom(4);
+        try (Arena arena = Arena.ofConfined()) {
+            Matrix w = RandomData.matrix(arena, random, DType.Q8_0, 9, 64);
+            float[] x = RandomData.floats(random, 2 * 64);
+            float[] expected = new float[2 * 9];
+            float[] actual = new float[2 * 9];
+            scalar.matmul(w, x, expected, 2);
+            vector.matmul(w, x, actual, 2);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-4f));
+            }
+        }
+    }
+
+    @Test
+    void resultsDoNotDependOnTheThreadCountOrOnBatchesLargerThanAChunk() {
+        SplittableRandom random = new SplittableRandom(3);
+        int batch = VectorKernels.BATCH_CHUNK + 7;
+        try (Arena arena = Arena.ofShared()) {
+            for (DType dtype : DType.values()) {
+                int rows = 29;
+                int cols = 96;
+                Matrix w = RandomData.matrix(arena, random, dtype, rows, cols);
+                float[] x = RandomData.floats(random, batch * cols);
+                float[] reference = new float[batch * rows];
+                vector.matmul(w, x, reference, batch);
+                for (int threads : new int[] {1, 3}) {
+                    try (Kernels other = Kernels.create(threads)) {
+                        float[] out = new float[batch * rows];
+                        other.matmul(w, x, out, batch);
+                        assertThat(out).as("%s on %d threads", dtype, threads).containsExactly(reference);
+                    }
+                }
+                float[] last = new float[rows];
+                vector.matmul(w, Arrays.copyOfRange(x, (batch - 1) * cols, batch * cols), last, 1);
+                assertThat(last).containsExactly(Arrays.copyOfRange(reference, (batch - 1) * rows, batch * rows));
+            }
+        }
+    }
+}
