@@ -1,0 +1,152 @@
+package dev.yulan.inference.model;
+
+import dev.yulan.inference.tensor.DType;
+import dev.yulan.inference.tensor.Elements;
+import dev.yulan.inference.tensor.Matrix;
+import dev.yulan.inference.tensor.Quantizer;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Loads a Hugging Face model directory: {@code config.json}, {@code generation_config.json} when present, and the
+ * safetensors weights, memory-mapped. The tokenizer files are read by the tokenizer from {@link Checkpoint#directory()}.
+ *
+ * <p>Quantize-at-load ({@link LoadOptions#quantize()}) converts every matrix, the embedding and the LM head included
+ * (as llama.cpp's Q8_0 and Q4_0 files do), into off-heap memory; norms and biases stay float. A matrix whose width is
+ * not a multiple of the 32-element block stays in its stored dtype, as llama.cpp falls back for such tensors.
+ */
+public final class ModelLoader {
+
+    private ModelLoader() {}
+
+    public static Checkpoint load(Path dir, LoadOptions options) {
+        if (!Files.exists(dir)) {
+            throw new CheckpointException("model directory " + dir + " does not exist");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new CheckpointException(dir + " is not a model directory (config.json and *.safetensors)");
+        }
+        ModelConfig config = ModelConfig.read(dir);
+        GenerationConfig generation = GenerationConfig.read(dir);
+        Arena arena = Arena.ofShared();
+        try {
+            SafeTensors tensors = SafeTensors.open(dir, arena);
+            ModelWeights weights = weights(tensors, config);
+            if (options.quantize() != null) {
+                weights = quantize(weights, options.quantize(), arena, options.progress());
+            } else {
+                long total = weights.matrixBytes();
+                options.progress().update(total, total);
+            }
+            return new Checkpoint(config, generation, weights, dir, arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The model's weights as views of {@code tensors}, every shape checked against {@code config}. Attention biases
+     * are read only when the config says {@code attention_bias: true}, and the {@code lm_head} only when the embedding
+     * is not tied, as Hugging Face transformers does.
+     */
+    public static ModelWeights weights(SafeTensors tensors, ModelConfig config) {
+        int hidden = config.hiddenSize();
+        int q = config.queryDim();
+        int kv = config.kvDim();
+        int ffn = config.intermediateSize();
+        Matrix embedding = matrix(tensors, "model.embed_tokens.weight", config.vocabSize(), hidden);
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            boolean bias = config.attentionBias();
+            layers.add(new LayerWeights(
+                    vector(tensors, p + "input_layernorm.weight", hidden),
+                    matrix(tensors, p + "self_attn.q_proj.weight", q, hidden),
+                    matrix(tensors, p + "self_attn.k_proj.weight", kv, hidden),
+                    matrix(tensors, p + "self_attn.v_proj.weight", kv, hidden),
+                    matrix(tensors, p + "self_attn.o_proj.weight", hidden, q),
+                    bias ? vector(tensors, p + "self_attn.q_proj.bias", q) : null,
+                    bias ? vector(tensors, p + "self_attn.k_proj.bias", kv) : null,
+                    bias ? vector(tensors, p + "self_attn.v_proj.bias", kv) : null,
+                    bias ? vector(tensors, p + "self_attn.o_proj.bias", hidden) : null,
+                    vector(tensors, p + "post_attention_layernorm.weight", hidden),
+                    matrix(tensors, p + "mlp.gate_proj.weight", ffn, hidden),
+                    matrix(tensors, p + "mlp.up_proj.weight", ffn, hidden),
+                    matrix(tensors, p + "mlp.down_proj.weight", hidden, ffn)));
+        }
+        float[] finalNorm = vector(tensors, "model.norm.weight", hidden);
+        Matrix lmHead =
+                config.tieWordEmbeddings() ? embedding : matrix(tensors, "lm_head.weight", config.vocabSize(), hidden);
+        return new ModelWeights(embedding, layers, finalNorm, lmHead);
+    }
+
+    /**
+     * A copy of {@code weights} with every matrix converted to {@code target}, in parallel on the common pool; a tied
+     * head stays tied.
+     */
+    public static ModelWeights quantize(ModelWeights weights, DType target, Arena arena, LoadProgress progress) {
+        List<Matrix> sources = weights.matrices().toList();
+        long total = sources.stream().mapToLong(Matrix::byteSize).sum();
+        AtomicLong done = new AtomicLong();
+        Map<Matrix, Matrix> converted = new IdentityHashMap<>();
+        List<Matrix> results = sources.parallelStream()
+                .map(m -> {
+                    Matrix out = m.cols() % target.blockSize() == 0 ? Quantizer.quantize(m, target, arena) : m;
+                    progress.update(done.addAndGet(m.byteSize()), total);
+                    return out;
+                })
+                .toList();
+        for (int i = 0; i < sources.size(); i++) {
+            converted.put(sources.get(i), results.get(i));
+        }
+        List<LayerWeights> layers = weights.layers().stream()
+                .map(l -> new LayerWeights(
+                        l.attnNorm(),
+                        converted.get(l.wq()),
+                        converted.get(l.wk()),
+                        converted.get(l.wv()),
+                        converted.get(l.wo()),
+                        l.bq(),
+                        l.bk(),
+                        l.bv(),
+                        l.bo(),
+                        l.ffnNorm(),
+                        converted.get(l.wGate()),
+                        converted.get(l.wUp()),
+                        converted.get(l.wDown())))
+                .toList();
+        return new ModelWeights(
+                converted.get(weights.embedding()), layers, weights.finalNorm(), converted.get(weights.lmHead()));
+    }
+
+    private static Matrix matrix(SafeTensors tensors, String name, int rows, int cols) {
+        SafeTensors.Tensor t = tensors.tensor(name);
+        List<Long> expected = List.of((long) rows, (long) cols);
+        if (!t.shape().equals(expected)) {
+            throw new CheckpointException(
+                    "tensor " + name + " has shape " + t.shape() + ", config.json implies " + expected);
+        }
+        return new Matrix(t.dtype(), rows, cols, t.data());
+    }
+
+    private static float[] vector(SafeTensors tensors, String name, int length) {
+        SafeTensors.Tensor t = tensors.tensor(name);
+        if (!t.shape().equals(List.of((long) length))) {
+            throw new CheckpointException(
+                    "tensor " + name + " has shape " + t.shape() + ", config.json implies [" + length + "]");
+        }
+        DType dtype = t.dtype();
+        float[] values = new float[length];
+        for (int i = 0; i < length; i++) {
+            values[i] = Elements.get(t.data(), 0, dtype, i);
+        }
+        return values;
+    }
+}
