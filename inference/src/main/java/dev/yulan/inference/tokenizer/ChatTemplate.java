@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * {@code role} and {@code content}), {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, and the
  * function {@code raise_exception(message)}. Python string methods common in templates ({@code strip}, {@code lstrip},
  * {@code rstrip}, {@code upper}, {@code lower}, {@code startswith}, {@code endswith}) are mapped to their Java
- * equivalents inside template tags.
+ * equivalents inside template tags, and filtered loops ({@code for x in xs if cond}) are supported.
  *
  * <p>A model without a template gets the {@linkplain #isFallback() fallback}: BOS (if the tokenizer adds one to
  * prompts), then one {@code "role: content\n"} line per message, then {@code "assistant:"} as generation prompt.
@@ -40,6 +40,8 @@ public final class ChatTemplate {
             new ChatMessage("assistant", "placeholder assistant message"));
 
     private static final Pattern TAG = Pattern.compile("\\{\\{.*?}}|\\{%.*?%}", Pattern.DOTALL);
+    private static final Pattern FILTERED_FOR =
+            Pattern.compile("\\{%(-?)\\s*for\\s+(\\w+)\\s+in\\s+(.+?)\\s+if\\s+(.+?)\\s*(-?)%}", Pattern.DOTALL);
     private static final Map<String, String> PYTHON_STRING_METHODS = Map.of(
             ".lstrip()", ".stripLeading()",
             ".rstrip()", ".stripTrailing()",
@@ -189,15 +191,28 @@ public final class ChatTemplate {
                 + (error.getLineno() > 0 ? " (template line " + error.getLineno() + ")" : "");
     }
 
-    /** Jinja2 drops one trailing newline of a template; Python string methods become Java ones inside tags. */
+    /**
+     * Jinja2 drops one trailing newline of a template; Python string methods become Java ones inside tags; filtered
+     * loops ({@code for x in xs if cond}, which Jinjava ignores the condition of) first collect the matching items.
+     */
     static String toJinjava(String source) {
         String trimmed = source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
         Matcher tags = TAG.matcher(trimmed);
         StringBuilder out = new StringBuilder(trimmed.length());
+        int filteredLoops = 0;
         while (tags.find()) {
             String tag = tags.group();
             for (Map.Entry<String, String> method : PYTHON_STRING_METHODS.entrySet()) {
                 tag = tag.replace(method.getKey(), method.getValue());
+            }
+            Matcher loop = FILTERED_FOR.matcher(tag);
+            if (loop.matches() && !loop.group(4).contains(" else ")) {
+                String list = "__yulan_filtered_" + filteredLoops++;
+                tag = "{%" + loop.group(1) + " set " + list + " = [] %}"
+                        + "{% for " + loop.group(2) + " in " + loop.group(3) + " %}"
+                        + "{% if " + loop.group(4) + " %}{% do " + list + ".append(" + loop.group(2) + ") %}{% endif %}"
+                        + "{% endfor %}"
+                        + "{% for " + loop.group(2) + " in " + list + " " + loop.group(5) + "%}";
             }
             tags.appendReplacement(out, Matcher.quoteReplacement(tag));
         }
