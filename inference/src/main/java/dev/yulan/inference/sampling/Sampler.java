@@ -41,6 +41,35 @@ public final class Sampler {
      * SamplingState#accept} with the token that is finally generated.
      */
     public int sample(float[] logits, int off, int vocab, int step, SamplingState state) {
+        int n = filter(logits, off, vocab, state);
+        if (n < 0) {
+            return -n - 1;
+        }
+        return drawAmong(n, uniform(state.seed(), step));
+    }
+
+    /**
+     * The tokens that {@link #sample} can draw for these logits (whatever the step), in ascending order; a test hook
+     * for the filters.
+     */
+    int[] candidates(float[] logits, int off, int vocab, SamplingState state) {
+        int n = filter(logits, off, vocab, state);
+        if (n < 0) {
+            return new int[] {-n - 1};
+        }
+        return java.util.stream.IntStream.range(0, n)
+                .filter(j -> weights[j] > 0)
+                .map(j -> indices[j])
+                .sorted()
+                .toArray();
+    }
+
+    /**
+     * Applies penalties, temperature, top-k, top-p and min-p. Returns {@code -token - 1} when the choice needs no draw
+     * (greedy), else the number of candidates left in {@code indices} / {@code weights} (weights relative to the most
+     * likely token).
+     */
+    private int filter(float[] logits, int off, int vocab, SamplingState state) {
         if (vocab < 1 || vocab > capacity) {
             throw new IllegalArgumentException("vocab " + vocab + " outside 1.." + capacity);
         }
@@ -59,14 +88,13 @@ public final class Sampler {
         }
         SamplingParams params = state.params();
         if (params.temperature() == 0f || max == Float.NEGATIVE_INFINITY || max == Float.POSITIVE_INFINITY) {
-            return best;
+            return -best - 1;
         }
-        double u = uniform(state.seed(), step);
         double invT = 1.0 / params.temperature();
         int topK = params.topK();
         if (topK > 0 && topK < vocab) {
             int n = selectTopK(l, base, vocab, topK);
-            return drawSorted(l, base, n, max, invT, params, 0, u);
+            return filterSorted(l, base, n, max, invT, params, 0);
         }
         if (params.topP() < 1f) {
             double total = 0;
@@ -74,9 +102,9 @@ public final class Sampler {
                 total += Math.exp((l[base + i] - max) * invT);
             }
             int n = collectNucleus(l, base, vocab, max, invT, params.topP() * total);
-            return drawSorted(l, base, n, max, invT, params, total, u);
+            return filterSorted(l, base, n, max, invT, params, total);
         }
-        return drawUnsorted(l, base, vocab, max, invT, params.minP(), u);
+        return filterUnsorted(l, base, vocab, max, invT, params.minP());
     }
 
     /**
@@ -219,11 +247,10 @@ public final class Sampler {
     }
 
     /**
-     * Draws among the sorted candidates {@code keys[0, n)} after top-p (relative to {@code total}, or to the
-     * candidates' own mass when it is 0) and min-p.
+     * Keeps those of the sorted candidates {@code keys[0, n)} that pass top-p (relative to {@code total}, or to the
+     * candidates' own mass when it is 0) and min-p; returns how many.
      */
-    private int drawSorted(
-            float[] l, int base, int n, float max, double invT, SamplingParams params, double total, double u) {
+    private int filterSorted(float[] l, int base, int n, float max, double invT, SamplingParams params, double total) {
         double own = 0;
         for (int j = 0; j < n; j++) {
             indices[j] = (int) keys[j];
@@ -252,10 +279,10 @@ public final class Sampler {
                 }
             }
         }
-        return drawAmong(kept, u);
+        return kept;
     }
 
-    private int drawUnsorted(float[] l, int base, int vocab, float max, double invT, float minP, double u) {
+    private int filterUnsorted(float[] l, int base, int vocab, float max, double invT, float minP) {
         // Logit-space pre-check saves an exp for most tokens; the exact test is on the weight itself.
         double minZ = minP > 0f ? Math.log(minP) - 1e-6 : Double.NEGATIVE_INFINITY;
         int n = 0;
@@ -269,7 +296,7 @@ public final class Sampler {
                 }
             }
         }
-        return drawAmong(n, u);
+        return n;
     }
 
     /** Inverse-CDF draw over {@code weights[0, n)}, in candidate order. */

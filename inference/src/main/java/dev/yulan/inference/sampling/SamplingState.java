@@ -38,7 +38,8 @@ public final class SamplingState {
         Arrays.fill(tokens, EMPTY);
         if (tracksHistory && params.repetitionPenalty() != 1f) {
             for (int token : promptTokens) {
-                inPrompt[slotFor(token)] = true;
+                int slot = slotFor(token); // may grow the arrays: evaluate before indexing
+                inPrompt[slot] = true;
             }
         }
     }
@@ -66,7 +67,8 @@ public final class SamplingState {
     public void accept(int token) {
         generated++;
         if (tracksHistory) {
-            counts[slotFor(token)]++;
+            int slot = slotFor(token); // may grow the arrays: evaluate before indexing
+            counts[slot]++;
         }
     }
 
