@@ -6,6 +6,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -42,9 +43,7 @@ final class AnonymousMemory {
     private AnonymousMemory() {}
 
     private static Optional<MethodHandle> function(String name, FunctionDescriptor descriptor) {
-        if (!System.getProperty("os.name", "")
-                .toLowerCase(java.util.Locale.ROOT)
-                .contains("linux")) {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
             return Optional.empty();
         }
         Linker linker = Linker.nativeLinker();

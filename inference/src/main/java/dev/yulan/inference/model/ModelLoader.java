@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -64,7 +65,7 @@ public final class ModelLoader {
 
     /** {@code bf16}, {@code f16} or {@code f32}, any case. */
     public static DType plainDType(String name) {
-        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
             case "bf16", "bfloat16" -> DType.BF16;
             case "f16", "fp16", "float16" -> DType.F16;
             case "f32", "fp32", "float32" -> DType.F32;
