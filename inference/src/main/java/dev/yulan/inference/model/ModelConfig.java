@@ -54,7 +54,7 @@ public record ModelConfig(
         String torchDtype) {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final Set<String> YULAN_MINI_TRAINING_TYPES = Set.of("yulanmini", "miniyulan", "yulan-mini");
+    private static final Set<String> YULAN_MINI_TRAINING_TYPES = Set.of("yulanmini", "miniyulan");
 
     public ModelConfig {
         eosTokenIds = List.copyOf(eosTokenIds);

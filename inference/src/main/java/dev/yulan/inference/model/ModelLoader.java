@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -24,6 +25,53 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ModelLoader {
 
     private ModelLoader() {}
+
+    /** Prefix of a model spec that names a synthetic model built in memory: {@code synth:<shape>[:<dtype>]}. */
+    public static final String SYNTHETIC_PREFIX = "synth:";
+
+    /**
+     * Loads {@code model}: a model directory, or {@code synth:<shape>[:<dtype>]} (shape {@code yulan-mini} or
+     * {@code tiny}, dtype {@code bf16} (default), {@code f16} or {@code f32}) for random weights built in memory with
+     * seed 0, as benchmarks use.
+     */
+    public static Checkpoint load(String model, LoadOptions options) {
+        if (!model.startsWith(SYNTHETIC_PREFIX)) {
+            return load(Path.of(model), options);
+        }
+        String[] parts = model.substring(SYNTHETIC_PREFIX.length()).split(":", -1);
+        if (parts.length > 2) {
+            throw new CheckpointException("bad synthetic model " + model + "; use synth:<shape>[:<dtype>]");
+        }
+        SyntheticShape shape;
+        DType dtype;
+        try {
+            shape = SyntheticShape.preset(parts[0]);
+            dtype = parts.length == 2 ? plainDType(parts[1]) : DType.BF16;
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("bad synthetic model " + model + ": " + e.getMessage(), e);
+        }
+        Checkpoint built = SyntheticCheckpoint.inMemory(shape, dtype, 0, options.progress());
+        if (options.quantize() == null) {
+            return built;
+        }
+        try {
+            ModelWeights quantized = quantize(built.weights(), options.quantize(), built.arena(), options.progress());
+            return new Checkpoint(built.config(), built.generationConfig(), quantized, null, built.arena());
+        } catch (RuntimeException e) {
+            built.close();
+            throw e;
+        }
+    }
+
+    /** {@code bf16}, {@code f16} or {@code f32}, any case. */
+    public static DType plainDType(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f16", "fp16", "float16" -> DType.F16;
+            case "f32", "fp32", "float32" -> DType.F32;
+            default -> throw new IllegalArgumentException("unknown dtype " + name + "; use bf16, f16 or f32");
+        };
+    }
 
     public static Checkpoint load(Path dir, LoadOptions options) {
         if (!Files.exists(dir)) {

@@ -127,7 +127,7 @@ public final class SyntheticCheckpoint {
         try {
             Map<String, SafeTensors.Tensor> tensors = new LinkedHashMap<>();
             for (TensorSpec spec : specs) {
-                MemorySegment data = arena.allocate(dtype.bytesFor(spec.elements()), 64);
+                MemorySegment data = AnonymousMemory.allocate(dtype.bytesFor(spec.elements()), arena);
                 fill(data, dtype, spec, 0, spec.elements());
                 progress.update(done.addAndGet(data.byteSize()), total);
                 tensors.put(spec.name(), new SafeTensors.Tensor(spec.name(), dtype.name(), spec.shape(), data, null));

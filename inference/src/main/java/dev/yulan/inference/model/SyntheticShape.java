@@ -1,5 +1,6 @@
 package dev.yulan.inference.model;
 
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -171,7 +172,7 @@ public record SyntheticShape(
                 vocab,
                 maxPositionEmbeddings,
                 SyntheticTokenizer.BOS_ID,
-                java.util.List.of(SyntheticTokenizer.EOS_ID),
+                List.of(SyntheticTokenizer.EOS_ID),
                 torchDtype);
     }
 }

@@ -9,7 +9,12 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "yulan-stream 0.1.0",
         description = "Serve the YuLan-Mini language model inside Kafka Streams.",
-        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, BenchCommand.class})
+        subcommands = {
+            CommandLine.HelpCommand.class,
+            GenerateCommand.class,
+            ModelCommand.class,
+            BenchCommand.class,
+        })
 public final class YulanCli implements Runnable {
 
     @CommandLine.Spec
