@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
         name = "model",
         mixinStandardHelpOptions = true,
         description = "Inspect models and synthesize random-weight test models.",
-        subcommands = {ModelCommand.Synth.class, ModelCommand.Info.class})
+        subcommands = {ModelCommand.Synth.class, ModelCommand.Info.class, LogitsCommand.class})
 public final class ModelCommand implements Runnable {
 
     @CommandLine.Spec
