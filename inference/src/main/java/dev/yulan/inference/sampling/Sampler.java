@@ -3,15 +3,19 @@ package dev.yulan.inference.sampling;
 import dev.yulan.inference.engine.SamplingParams;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Picks the next token from one sequence's logits. Holds only scratch space of the vocabulary's size, allocated once:
  * create one per worker thread and pass each sequence's {@link SamplingState}. Not thread-safe.
  *
- * <p>Cost per token stays linear in the vocabulary: top-k keeps a heap of k candidates, top-p sorts only the
- * candidates above a probability threshold that provably contains the nucleus (lowered only if it does not), min-p is
- * a threshold, and plain temperature sampling needs no ordering at all. Ties are broken by the lower token id
+ * <p>Cost per token stays linear in the vocabulary: top-k keeps a heap of k candidates, top-p (without top-k) buckets
+ * the tokens by scaled logit and sorts only the bucket where the nucleus ends, min-p is a threshold, and plain
+ * temperature sampling needs no ordering at all. Greedy is one argmax pass. Ties are broken by the lower token id
  * everywhere, so the result is a pure function of the logits, the parameters, the seed and the step.
+ *
+ * <p>Typical use, per sequence and step: {@code token = sampler.sample(logits, off, vocab, state.generated(), state);
+ * state.accept(token);} plus {@link #logprob} when the request asks for logprobs.
  */
 public final class Sampler {
     private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
@@ -63,7 +67,7 @@ public final class Sampler {
         if (n < 0) {
             return new int[] {-n - 1};
         }
-        return java.util.stream.IntStream.range(0, n)
+        return IntStream.range(0, n)
                 .filter(j -> weights[j] > 0)
                 .map(j -> indices[j])
                 .sorted()
