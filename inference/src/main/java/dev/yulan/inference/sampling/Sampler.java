@@ -3,25 +3,34 @@ package dev.yulan.inference.sampling;
 import dev.yulan.inference.engine.SamplingParams;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Picks the next token from one sequence's logits. Holds only scratch space of the vocabulary's size, allocated once:
  * create one per worker thread and pass each sequence's {@link SamplingState}. Not thread-safe.
  *
- * <p>Cost per token stays linear in the vocabulary: top-k keeps a heap of k candidates, top-p sorts only the
- * candidates above a probability threshold that provably contains the nucleus (lowered only if it does not), min-p is
- * a threshold, and plain temperature sampling needs no ordering at all. Ties are broken by the lower token id
+ * <p>Cost per token stays linear in the vocabulary: top-k keeps a heap of k candidates, top-p (without top-k) buckets
+ * the tokens by scaled logit and sorts only the bucket where the nucleus ends, min-p is a threshold, and plain
+ * temperature sampling needs no ordering at all. Greedy is one argmax pass. Ties are broken by the lower token id
  * everywhere, so the result is a pure function of the logits, the parameters, the seed and the step.
+ *
+ * <p>Typical use, per sequence and step: {@code token = sampler.sample(logits, off, vocab, state.generated(), state);
+ * state.accept(token);} plus {@link #logprob} when the request asks for logprobs.
  */
 public final class Sampler {
     private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
-    private static final double[] NUCLEUS_MARGINS = {10, 20, 40, Double.POSITIVE_INFINITY};
+    // Top-p buckets tokens by scaled logit z = (logit - max) / T, 1/32 wide over [-40, 0] (lower ones share the
+    // last bucket), so that only the bucket where the nucleus ends needs sorting.
+    private static final int BUCKETS_PER_UNIT = 32;
+    private static final int BUCKETS = 40 * BUCKETS_PER_UNIT;
 
     private final int capacity;
     private final float[] penalized;
     private final long[] keys;
     private final int[] indices;
     private final double[] weights;
+    private final double[] tokenWeights;
+    private final double[] bucketMass = new double[BUCKETS];
 
     /** Scratch for vocabularies up to {@code vocab} tokens. */
     public Sampler(int vocab) {
@@ -33,6 +42,7 @@ public final class Sampler {
         this.keys = new long[vocab];
         this.indices = new int[vocab];
         this.weights = new double[vocab];
+        this.tokenWeights = new double[vocab];
     }
 
     /**
@@ -57,7 +67,7 @@ public final class Sampler {
         if (n < 0) {
             return new int[] {-n - 1};
         }
-        return java.util.stream.IntStream.range(0, n)
+        return IntStream.range(0, n)
                 .filter(j -> weights[j] > 0)
                 .map(j -> indices[j])
                 .sorted()
@@ -94,15 +104,10 @@ public final class Sampler {
         int topK = params.topK();
         if (topK > 0 && topK < vocab) {
             int n = selectTopK(l, base, vocab, topK);
-            return filterSorted(l, base, n, max, invT, params, 0);
+            return filterTopK(l, base, n, max, invT, params);
         }
         if (params.topP() < 1f) {
-            double total = 0;
-            for (int i = 0; i < vocab; i++) {
-                total += Math.exp((l[base + i] - max) * invT);
-            }
-            int n = collectNucleus(l, base, vocab, max, invT, params.topP() * total);
-            return filterSorted(l, base, n, max, invT, params, total);
+            return filterNucleus(l, base, vocab, max, invT, params.topP(), params.minP());
         }
         return filterUnsorted(l, base, vocab, max, invT, params.minP());
     }
@@ -223,34 +228,65 @@ public final class Sampler {
     }
 
     /**
-     * Puts into {@code keys[0, n)}, sorted, every token above a probability threshold whose mass reaches {@code
-     * needed}: those candidates are a prefix of the full sorted order, so they contain the nucleus.
+     * Top-p without top-k, then min-p. The nucleus is the shortest prefix of the tokens sorted by (probability
+     * descending, id ascending) whose mass reaches {@code topP}; buckets of the scaled logit respect that order, so
+     * whole buckets before the one where the mass is reached are kept unsorted and only that bucket is sorted.
      */
-    private int collectNucleus(float[] l, int base, int vocab, float max, double invT, double needed) {
-        int n = 0;
-        for (double margin : NUCLEUS_MARGINS) {
-            n = 0;
-            double mass = 0;
-            for (int i = 0; i < vocab; i++) {
-                double z = (l[base + i] - max) * invT;
-                if (z >= -margin) {
-                    keys[n++] = key(l[base + i], i);
-                    mass += Math.exp(z);
-                }
-            }
-            if (mass >= needed) {
+    private int filterNucleus(float[] l, int base, int vocab, float max, double invT, float topP, float minP) {
+        Arrays.fill(bucketMass, 0);
+        double total = 0;
+        for (int i = 0; i < vocab; i++) {
+            double z = (l[base + i] - max) * invT;
+            double w = Math.exp(z);
+            tokenWeights[i] = w;
+            total += w;
+            bucketMass[bucketOf(z)] += w;
+        }
+        double limit = topP * total;
+        double before = 0;
+        int boundary = BUCKETS; // rounding kept the mass below the limit: keep everything
+        for (int b = 0; b < BUCKETS; b++) {
+            if (before + bucketMass[b] >= limit) {
+                boundary = b;
                 break;
             }
+            before += bucketMass[b];
         }
-        Arrays.sort(keys, 0, n);
+        int n = 0;
+        int sorted = 0;
+        for (int i = 0; i < vocab; i++) {
+            int b = bucketOf((l[base + i] - max) * invT);
+            if (b < boundary) {
+                double w = tokenWeights[i];
+                if (w >= minP && w > 0) {
+                    indices[n] = i;
+                    weights[n++] = w;
+                }
+            } else if (b == boundary) {
+                keys[sorted++] = key(l[base + i], i);
+            }
+        }
+        Arrays.sort(keys, 0, sorted);
+        double cumulative = before;
+        for (int j = 0; j < sorted && cumulative < limit; j++) {
+            int token = (int) keys[j];
+            double w = tokenWeights[token];
+            cumulative += w;
+            if (w >= minP && w > 0) {
+                indices[n] = token;
+                weights[n++] = w;
+            }
+        }
         return n;
     }
 
-    /**
-     * Keeps those of the sorted candidates {@code keys[0, n)} that pass top-p (relative to {@code total}, or to the
-     * candidates' own mass when it is 0) and min-p; returns how many.
-     */
-    private int filterSorted(float[] l, int base, int n, float max, double invT, SamplingParams params, double total) {
+    private static int bucketOf(double z) {
+        double scaled = -z * BUCKETS_PER_UNIT;
+        return scaled < BUCKETS - 1 ? (int) scaled : BUCKETS - 1;
+    }
+
+    /** Keeps those of the top-k candidates {@code keys[0, n)} (sorted) that pass top-p and min-p; returns how many. */
+    private int filterTopK(float[] l, int base, int n, float max, double invT, SamplingParams params) {
         double own = 0;
         for (int j = 0; j < n; j++) {
             indices[j] = (int) keys[j];
@@ -259,7 +295,7 @@ public final class Sampler {
         }
         int kept = n;
         if (params.topP() < 1f) {
-            double limit = params.topP() * (total > 0 ? total : own);
+            double limit = params.topP() * own;
             double cumulative = 0;
             for (int j = 0; j < n; j++) {
                 if (cumulative >= limit) {

@@ -137,6 +137,20 @@ class SamplerTest {
     }
 
     @Test
+    void drawsAmongTheNucleusInProportionToTheRenormalizedProbabilities() {
+        float[] logits = {(float) Math.log(0.15), (float) Math.log(0.5), (float) Math.log(0.05), (float) Math.log(0.3)};
+        int draws = 30_000;
+        int[] counts = new int[4];
+        for (int token : drawMany(new Sampler(4), logits, state(params(1f, 0, 0.85f, 0f, 11L)), draws)) {
+            counts[token]++;
+        }
+        assertThat(counts[2]).isZero();
+        assertThat((double) counts[1] / draws).isCloseTo(0.5 / 0.95, within(0.015));
+        assertThat((double) counts[3] / draws).isCloseTo(0.3 / 0.95, within(0.015));
+        assertThat((double) counts[0] / draws).isCloseTo(0.15 / 0.95, within(0.015));
+    }
+
+    @Test
     void topKKeepsTheKLargestLogitsPreferringLowerIdsOnTies() {
         Sampler sampler = new Sampler(10);
         float[] logits = {0f, 5f, 1f, 4f, 4f, -3f, 4f, 2f, 3f, 4f};
