@@ -66,6 +66,8 @@ public final class ChatTemplate {
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
+                // Message text is data: never render "{{ ... }}" found in it (Jinjava's nested interpretation).
+                .withNestedInterpretationEnabled(false)
                 .build());
         jinjava.getGlobalContext()
                 .registerFunction(new ELFunctionDefinition(

@@ -109,6 +109,15 @@ class ChatTemplateTest {
     }
 
     @Test
+    void neverInterpretsTemplateSyntaxInMessages() {
+        String content = "{{ 7 * 7 }} {% if true %}x{% endif %} {{ raise_exception('boom') }}";
+        ChatTemplate template = template("chatml");
+
+        assertThat(template.render(List.of(new ChatMessage("user", content)), false))
+                .contains("<|im_start|>user\n" + content + "<|im_end|>");
+    }
+
+    @Test
     void raiseExceptionBecomesAOneLineRequestError() {
         List<ChatMessage> twoUsers = List.of(new ChatMessage("user", "a"), new ChatMessage("user", "b"));
         assertThatThrownBy(() -> template("llama2").render(twoUsers, true))
