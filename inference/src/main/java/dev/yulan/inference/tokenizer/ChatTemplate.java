@@ -2,6 +2,7 @@ package dev.yulan.inference.tokenizer;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -68,6 +69,13 @@ public final class ChatTemplate {
                 .withLstripBlocks(true)
                 // Message text is data: never render "{{ ... }}" found in it (Jinjava's nested interpretation).
                 .withNestedInterpretationEnabled(false)
+                // Jinja2's behaviour where Jinjava's default differs: "{{- x -}}" trims whitespace, a for loop over
+                // a dict gives its keys, lists print Python-style.
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withIterateOverMapKeys(true)
+                        .withUsePyishObjectMapper(true)
+                        .build())
                 .build());
         jinjava.getGlobalContext()
                 .registerFunction(new ELFunctionDefinition(

@@ -69,7 +69,7 @@ class ChatTemplateTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama2", "chatml", "llama3", "zephyr", "mistral"})
+    @ValueSource(strings = {"llama2", "chatml", "llama3", "zephyr", "mistral", "indented"})
     void continuationIsWhatRenderingTheWholeConversationAdds(String name) {
         ChatTemplate template = template(name);
         List<ChatMessage> history = List.of(
