@@ -28,7 +28,13 @@ import java.util.regex.Pattern;
  * <p>A model without a template gets the {@linkplain #isFallback() fallback}: BOS (if the tokenizer adds one to
  * prompts), then one {@code "role: content\n"} line per message, then {@code "assistant:"} as generation prompt.
  *
- * <p>Rendered text contains BOS when the template writes it; encode it with {@code addBos=false}.
+ * <p>Rendered text contains BOS when the template writes it; encode it with {@code addBos=false}. Template syntax inside
+ * message text is never interpreted.
+ *
+ * <p>Known differences from Jinja2 (none in the tested templates; see ChatTemplateTest): {@code not a == b} parses as
+ * {@code (not a) == b} (write {@code a != b}); booleans print as {@code true}; {@code tojson} is compact
+ * ({@code {"a":1}}, Hugging Face's prints {@code {"a": 1}}); Python string methods with arguments
+ * ({@code strip('x')}, {@code split(...)[-1]}) are not available.
  */
 public final class ChatTemplate {
 

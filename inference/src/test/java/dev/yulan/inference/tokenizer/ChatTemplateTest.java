@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +34,9 @@ class ChatTemplateTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNode FIXTURE = readFixture();
+    /** Built once per template: the fixture has many cases per template. */
+    private static final Map<String, ChatTemplate> TEMPLATES = new ConcurrentHashMap<>();
+
     private static Tokenizer tokenizer;
 
     @BeforeAll
@@ -183,7 +188,8 @@ class ChatTemplateTest {
     }
 
     private static ChatTemplate template(String name) {
-        return ChatTemplate.of(FIXTURE.get("templates").get(name).asText(), "<s>", "</s>");
+        return TEMPLATES.computeIfAbsent(
+                name, n -> ChatTemplate.of(FIXTURE.get("templates").get(n).asText(), "<s>", "</s>"));
     }
 
     private static List<ChatMessage> messages(JsonNode array) {
