@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -159,9 +160,11 @@ public final class ChatTemplate {
      * rendering to be a true prefix, which holds for templates that render each turn independently of later ones;
      * otherwise this fails rather than guess.
      *
-     * <p>Caveat: many templates end an assistant turn with the EOS token (Llama 2: {@code " answer </s>"}). The
-     * continuation then starts after that EOS, so the earlier conversation's ids must end with it: the engine appends
-     * the model's EOS token id after a generated assistant turn that stopped without emitting it.
+     * <p>Caveat: the continuation starts right after what the template writes at the end of an assistant turn, so the
+     * earlier conversation's ids must end with that too. Many templates end the turn with the EOS token (Llama 2:
+     * {@code " answer </s>"}), some with more ({@code "<|im_end|>\n"}): after a generated assistant turn the engine
+     * appends the model's EOS token id when generation stopped without emitting it, and the rest of
+     * {@link #afterAssistantTurn()}.
      *
      * @throws InvalidRequestException if the template rejects the messages or cannot be continued
      */
@@ -175,6 +178,18 @@ public final class ChatTemplate {
                     + " messages changes the text of the earlier turns");
         }
         return whole.substring(prefix.length());
+    }
+
+    /**
+     * What the template writes after the content of the conversation's last assistant message (Llama 2
+     * {@code " </s>"}, ChatML {@code "<|im_end|>\n"}, Llama 3 {@code "<|eot_id|>"}); empty if the template changes
+     * the content so that it cannot be found.
+     */
+    public Optional<String> afterAssistantTurn() {
+        String rendered = render(PLACEHOLDER_TURNS, false);
+        String content = PLACEHOLDER_TURNS.getLast().content();
+        int at = rendered.lastIndexOf(content);
+        return at < 0 ? Optional.empty() : Optional.of(rendered.substring(at + content.length()));
     }
 
     /** Called by templates as {@code raise_exception(message)}. */

@@ -100,6 +100,36 @@ class ChatTemplateTest {
     }
 
     @Test
+    void knowsWhatEndsAnAssistantTurn() {
+        assertThat(template("llama2").afterAssistantTurn()).contains(" </s>");
+        assertThat(template("chatml").afterAssistantTurn()).contains("<|im_end|>\n");
+        assertThat(template("llama3").afterAssistantTurn()).contains("<|eot_id|>");
+        assertThat(template("zephyr").afterAssistantTurn()).contains("</s>\n");
+        assertThat(ChatTemplate.fallback("<s>", "</s>").afterAssistantTurn()).contains("\n");
+        assertThat(ChatTemplate.of("{% for m in messages %}{{ m.content | upper }}{% endfor %}", "", "")
+                        .afterAssistantTurn())
+                .isEmpty();
+    }
+
+    // Not llama2/mistral: their assistant content follows "[/INST] " with a space that the generation prompt lacks and
+    // the model's first SentencePiece token ("▁I") carries.
+    @ParameterizedTest
+    @ValueSource(strings = {"chatml", "llama3", "zephyr", "indented"})
+    void generatedTextPlusTheTurnEndIsTheRenderedHistory(String name) {
+        ChatTemplate template = template(name);
+        List<ChatMessage> question = List.of(new ChatMessage("user", "Who are you?"));
+        String answer = "I am YuLan.";
+        List<ChatMessage> history = List.of(question.getFirst(), new ChatMessage("assistant", answer));
+
+        // What the engine holds after a turn: the prompt, the generated answer, then the end of the turn.
+        String held = template.render(question, true)
+                + answer
+                + template.afterAssistantTurn().orElseThrow();
+
+        assertThat(held).isEqualTo(template.render(history, false));
+    }
+
+    @Test
     void refusesContinuationWhenLaterMessagesChangeEarlierTurns() {
         ChatTemplate marksLast = ChatTemplate.of(
                 "{% for m in messages %}{{ m.role }}: {{ m.content }}{% if loop.last %}<end>{% endif %}\n{% endfor %}",
