@@ -70,6 +70,21 @@ MISTRAL = """{%- set ns = namespace(system='') -%}
 {%- endfor -%}
 """
 
+# Llama-3.1 style: indented lines whose whitespace only expression-level control ({{- ... }}) removes.
+INDENTED = """{{- bos_token }}
+{%- for message in messages %}
+    {%- if message['role'] == 'system' %}
+        {{- '<|start_header_id|>system<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}
+    {%- else %}
+        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}
+        {{- message['content'] | trim + '<|eot_id|>' }}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}
+{%- endif %}
+"""
+
 # Python string methods, tests and filters that templates use.
 IDIOMS = (
     "{% for message in messages %}{% if message.content.startswith('/') %}{{ 'CMD ' + message['content'] | replace('/',"
@@ -86,6 +101,7 @@ TEMPLATES = {
     "llama3": LLAMA3,
     "zephyr": ZEPHYR,
     "mistral": MISTRAL,
+    "indented": INDENTED,
     "idioms": IDIOMS,
 }
 

@@ -2,6 +2,7 @@ package dev.yulan.inference.tokenizer;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,7 +29,13 @@ import java.util.regex.Pattern;
  * <p>A model without a template gets the {@linkplain #isFallback() fallback}: BOS (if the tokenizer adds one to
  * prompts), then one {@code "role: content\n"} line per message, then {@code "assistant:"} as generation prompt.
  *
- * <p>Rendered text contains BOS when the template writes it; encode it with {@code addBos=false}.
+ * <p>Rendered text contains BOS when the template writes it; encode it with {@code addBos=false}. Template syntax inside
+ * message text is never interpreted.
+ *
+ * <p>Known differences from Jinja2 (none in the tested templates; see ChatTemplateTest): {@code not a == b} parses as
+ * {@code (not a) == b} (write {@code a != b}); booleans print as {@code true}; {@code tojson} is compact
+ * ({@code {"a":1}}, Hugging Face's prints {@code {"a": 1}}); Python string methods with arguments
+ * ({@code strip('x')}, {@code split(...)[-1]}) are not available.
  */
 public final class ChatTemplate {
 
@@ -66,6 +74,15 @@ public final class ChatTemplate {
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
+                // Message text is data: never render "{{ ... }}" found in it (Jinjava's nested interpretation).
+                .withNestedInterpretationEnabled(false)
+                // Jinja2's behaviour where Jinjava's default differs: "{{- x -}}" trims whitespace, a for loop over
+                // a dict gives its keys, lists print Python-style.
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withIterateOverMapKeys(true)
+                        .withUsePyishObjectMapper(true)
+                        .build())
                 .build());
         jinjava.getGlobalContext()
                 .registerFunction(new ELFunctionDefinition(
@@ -143,9 +160,11 @@ public final class ChatTemplate {
      * rendering to be a true prefix, which holds for templates that render each turn independently of later ones;
      * otherwise this fails rather than guess.
      *
-     * <p>Caveat: many templates end an assistant turn with the EOS token (Llama 2: {@code " answer </s>"}). The
-     * continuation then starts after that EOS, so the earlier conversation's ids must end with it: the engine appends
-     * the model's EOS token id after a generated assistant turn that stopped without emitting it.
+     * <p>Caveat: the continuation starts right after what the template writes at the end of an assistant turn, so the
+     * earlier conversation's ids must end with that too. Many templates end the turn with the EOS token (Llama 2:
+     * {@code " answer </s>"}), some with more ({@code "<|im_end|>\n"}): after a generated assistant turn the engine
+     * appends the model's EOS token id when generation stopped without emitting it, and the rest of
+     * {@link #afterAssistantTurn()}.
      *
      * @throws InvalidRequestException if the template rejects the messages or cannot be continued
      */
@@ -159,6 +178,18 @@ public final class ChatTemplate {
                     + " messages changes the text of the earlier turns");
         }
         return whole.substring(prefix.length());
+    }
+
+    /**
+     * What the template writes after the content of the conversation's last assistant message (Llama 2
+     * {@code " </s>"}, ChatML {@code "<|im_end|>\n"}, Llama 3 {@code "<|eot_id|>"}); empty if the template changes
+     * the content so that it cannot be found.
+     */
+    public Optional<String> afterAssistantTurn() {
+        String rendered = render(PLACEHOLDER_TURNS, false);
+        String content = PLACEHOLDER_TURNS.getLast().content();
+        int at = rendered.lastIndexOf(content);
+        return at < 0 ? Optional.empty() : Optional.of(rendered.substring(at + content.length()));
     }
 
     /** Called by templates as {@code raise_exception(message)}. */

@@ -22,7 +22,9 @@
  * So a fresh container with a read-only home and no network works as is (the copy goes to the temp directory); set
  * {@code DJL_CACHE_DIR} to put it elsewhere, e.g. a writable volume. The copy is written to a temporary directory and
  * moved into place, so concurrent first starts are safe. If the copy or load fails, loading a tokenizer throws a
- * {@link dev.yulan.inference.tokenizer.TokenizerException} naming the directory.
+ * {@link dev.yulan.inference.tokenizer.TokenizerException} naming the directory. (DJL also probes for CUDA through JNA,
+ * which unpacks its small helper library to {@code ~/.cache/JNA}, or to {@code java.io.tmpdir} when home is not
+ * writable, or to the {@code jna.tmpdir} property's directory; nothing is needed from it.)
  *
  * <p>DJL also "calls home" (HTTP to the EC2 metadata address, then S3) once a day per JVM unless
  * {@code OPT_OUT_TRACKING} is set; this package sets the system property {@code OPT_OUT_TRACKING=true} before the first

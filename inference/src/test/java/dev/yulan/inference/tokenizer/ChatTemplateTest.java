@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +34,9 @@ class ChatTemplateTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNode FIXTURE = readFixture();
+    /** Built once per template: the fixture has many cases per template. */
+    private static final Map<String, ChatTemplate> TEMPLATES = new ConcurrentHashMap<>();
+
     private static Tokenizer tokenizer;
 
     @BeforeAll
@@ -69,7 +74,7 @@ class ChatTemplateTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama2", "chatml", "llama3", "zephyr", "mistral"})
+    @ValueSource(strings = {"llama2", "chatml", "llama3", "zephyr", "mistral", "indented"})
     void continuationIsWhatRenderingTheWholeConversationAdds(String name) {
         ChatTemplate template = template(name);
         List<ChatMessage> history = List.of(
@@ -95,6 +100,36 @@ class ChatTemplateTest {
     }
 
     @Test
+    void knowsWhatEndsAnAssistantTurn() {
+        assertThat(template("llama2").afterAssistantTurn()).contains(" </s>");
+        assertThat(template("chatml").afterAssistantTurn()).contains("<|im_end|>\n");
+        assertThat(template("llama3").afterAssistantTurn()).contains("<|eot_id|>");
+        assertThat(template("zephyr").afterAssistantTurn()).contains("</s>\n");
+        assertThat(ChatTemplate.fallback("<s>", "</s>").afterAssistantTurn()).contains("\n");
+        assertThat(ChatTemplate.of("{% for m in messages %}{{ m.content | upper }}{% endfor %}", "", "")
+                        .afterAssistantTurn())
+                .isEmpty();
+    }
+
+    // Not llama2/mistral: their assistant content follows "[/INST] " with a space that the generation prompt lacks and
+    // the model's first SentencePiece token ("▁I") carries.
+    @ParameterizedTest
+    @ValueSource(strings = {"chatml", "llama3", "zephyr", "indented"})
+    void generatedTextPlusTheTurnEndIsTheRenderedHistory(String name) {
+        ChatTemplate template = template(name);
+        List<ChatMessage> question = List.of(new ChatMessage("user", "Who are you?"));
+        String answer = "I am YuLan.";
+        List<ChatMessage> history = List.of(question.getFirst(), new ChatMessage("assistant", answer));
+
+        // What the engine holds after a turn: the prompt, the generated answer, then the end of the turn.
+        String held = template.render(question, true)
+                + answer
+                + template.afterAssistantTurn().orElseThrow();
+
+        assertThat(held).isEqualTo(template.render(history, false));
+    }
+
+    @Test
     void refusesContinuationWhenLaterMessagesChangeEarlierTurns() {
         ChatTemplate marksLast = ChatTemplate.of(
                 "{% for m in messages %}{{ m.role }}: {{ m.content }}{% if loop.last %}<end>{% endif %}\n{% endfor %}",
@@ -106,6 +141,15 @@ class ChatTemplateTest {
         // Separators between turns and a message count at the end: also not continuable.
         assertThatThrownBy(() -> template("idioms").renderContinuation(List.of(new ChatMessage("user", "Hi"))))
                 .isInstanceOf(InvalidRequestException.class);
+    }
+
+    @Test
+    void neverInterpretsTemplateSyntaxInMessages() {
+        String content = "{{ 7 * 7 }} {% if true %}x{% endif %} {{ raise_exception('boom') }}";
+        ChatTemplate template = template("chatml");
+
+        assertThat(template.render(List.of(new ChatMessage("user", content)), false))
+                .contains("<|im_start|>user\n" + content + "<|im_end|>");
     }
 
     @Test
@@ -174,7 +218,8 @@ class ChatTemplateTest {
     }
 
     private static ChatTemplate template(String name) {
-        return ChatTemplate.of(FIXTURE.get("templates").get(name).asText(), "<s>", "</s>");
+        return TEMPLATES.computeIfAbsent(
+                name, n -> ChatTemplate.of(FIXTURE.get("templates").get(n).asText(), "<s>", "</s>"));
     }
 
     private static List<ChatMessage> messages(JsonNode array) {

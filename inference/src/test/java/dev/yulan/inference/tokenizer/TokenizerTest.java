@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,6 +98,26 @@ class TokenizerTest {
         int[] ids = tokenizer.encode(text, true);
         assertThat(ids.length).isGreaterThan(2000);
         assertThat(tokenizer.decode(ids, true)).isEqualTo(text);
+    }
+
+    @Test
+    void encodesAndDecodesFromManyThreadsAtOnce() {
+        List<String> texts = IntStream.range(0, 64)
+                .mapToObj(i -> "Story " + i + ": Lily saw " + "a big red ball ".repeat(i % 7) + "你好")
+                .toList();
+        List<int[]> sequential =
+                texts.stream().map(t -> tokenizer.encode(t, true)).toList();
+
+        List<int[]> parallel =
+                texts.parallelStream().map(t -> tokenizer.encode(t, true)).toList();
+        List<String> decoded = parallel.parallelStream()
+                .map(ids -> tokenizer.decode(ids, true))
+                .toList();
+
+        for (int i = 0; i < texts.size(); i++) {
+            assertThat(parallel.get(i)).containsExactly(sequential.get(i));
+        }
+        assertThat(decoded).isEqualTo(texts);
     }
 
     @Test
