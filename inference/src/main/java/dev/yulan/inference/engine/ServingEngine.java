@@ -57,7 +57,9 @@ public final class ServingEngine implements Engine {
                 config.shardBlockLimit());
         Transformer transformer = new Transformer(
                 checkpoint.config(), checkpoint.weights(), kernels, config.maxBatchTokens(), maxContext);
-        this.scheduler = new Scheduler(transformer, pool, effective, tokenizer);
+        String closing =
+                chatTemplate.afterAssistantTurn().orElse(tokenizer.eosToken() != null ? tokenizer.eosToken() : "");
+        this.scheduler = new Scheduler(transformer, pool, effective, tokenizer, tokenizer.encode(closing, false));
         this.info = new ModelInfo(modelId, maxContext, checkpoint.config().vocabSize());
     }
 

@@ -45,6 +45,7 @@ public final class Scheduler implements AutoCloseable {
     private final Sampler sampler;
     private final Tokenizer tokenizer;
     private final List<Integer> eosIds;
+    private final int[] turnClosing;
 
     private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
     private final Map<Integer, ArrayDeque<Sequence>> waitingByShard = new LinkedHashMap<>();
@@ -67,7 +68,13 @@ public final class Scheduler implements AutoCloseable {
     private volatile int waitingCount;
     private volatile int lastStepRows;
 
-    public Scheduler(Transformer model, BlockPool pool, SchedulerConfig config, Tokenizer tokenizer) {
+    /**
+     * @param turnClosing the tokens that close an assistant turn in the chat template, appended to each result's
+     *     conversation tokens
+     */
+    public Scheduler(
+            Transformer model, BlockPool pool, SchedulerConfig config, Tokenizer tokenizer, int[] turnClosing) {
+        this.turnClosing = turnClosing.clone();
         this.tokenizer = tokenizer;
         this.eosIds = java.util.Arrays.stream(tokenizer.eosIds()).boxed().toList();
         this.model = model;
@@ -96,7 +103,7 @@ public final class Scheduler implements AutoCloseable {
                 SamplingState.forRequest(request.sampling(), request.requestId(), promptTokens),
                 new IncrementalDetokenizer(tokenizer, promptTokens, true),
                 StopMatcher.of(request.sampling(), eosIds),
-                eosIds.isEmpty() ? -1 : eosIds.get(0));
+                turnClosing);
         commands.add(() -> {
             if (byId.putIfAbsent(sequence.request.requestId(), sequence) != null) {
                 sequence.finish(FinishReason.ERROR, "request " + sequence.request.requestId() + " is already running");

@@ -32,7 +32,7 @@ final class Sequence {
     private final IncrementalDetokenizer detokenizer;
     private final StopMatcher stopMatcher;
     private final StringBuilder emitted = new StringBuilder();
-    private final int endOfTurnToken;
+    private final int[] turnClosing;
     private boolean stopHit;
     final long submitNanos;
 
@@ -48,8 +48,9 @@ final class Sequence {
     long admissionOrder;
 
     /**
-     * @param endOfTurnToken appended to {@link GenerationResult#conversationTokens()} when generation ended without
-     *     it, so that a next turn continues a well-formed conversation; -1 for none
+     * @param turnClosing the tokens the chat template writes after an assistant message (e.g. EOS, or
+     *     {@code <|im_end|>\n}): they end {@link GenerationResult#conversationTokens()} in place of the stop token, so
+     *     that a next turn continues a well-formed conversation
      */
     Sequence(
             GenerationRequest request,
@@ -58,13 +59,13 @@ final class Sequence {
             SamplingState sampling,
             IncrementalDetokenizer detokenizer,
             StopMatcher stopMatcher,
-            int endOfTurnToken) {
+            int[] turnClosing) {
         this.request = request;
         this.listener = listener;
         this.sampling = sampling;
         this.detokenizer = detokenizer;
         this.stopMatcher = stopMatcher;
-        this.endOfTurnToken = endOfTurnToken;
+        this.turnClosing = turnClosing;
         this.tokens = Arrays.copyOf(promptTokens, Math.max(16, promptTokens.length * 2));
         this.length = promptTokens.length;
         this.promptLength = promptTokens.length;
@@ -158,14 +159,14 @@ final class Sequence {
         return null;
     }
 
-    /** The prompt and generated tokens, closed with the end-of-turn token when generation did not produce it. */
+    /**
+     * The prompt and generated tokens, with the turn closed as the chat template closes an assistant turn. A final stop
+     * token is replaced by the closing tokens (it was sampled but never run, so the cached KV stays a prefix).
+     */
     private int[] conversationTokens() {
-        boolean closed = length > promptLength && stopMatcher.isStopToken(tokens[length - 1]);
-        if (closed || endOfTurnToken < 0) {
-            return Arrays.copyOf(tokens, length);
-        }
-        int[] out = Arrays.copyOf(tokens, length + 1);
-        out[length] = endOfTurnToken;
+        int kept = length > promptLength && stopMatcher.isStopToken(tokens[length - 1]) ? length - 1 : length;
+        int[] out = Arrays.copyOf(tokens, kept + turnClosing.length);
+        System.arraycopy(turnClosing, 0, out, kept, turnClosing.length);
         return out;
     }
 
