@@ -57,12 +57,13 @@ public final class PromptReader {
         }
         checkId("conversation_id", conversationId, requestId);
         validate(request, requestId);
-        PromptRequest accepted = PromptRequest.newBuilder(request)
-                .setRequestId(requestId)
-                .setConversationId(conversationId)
-                .setMaxTokens(request.getMaxTokens() != null ? request.getMaxTokens() : defaultMaxTokens)
-                .build();
-        return new AcceptedPrompt(requestId, conversationId, accepted);
+        // Filled in place: the generated copy builder deep-copies through a model Avro's class security refuses.
+        request.setRequestId(requestId);
+        request.setConversationId(conversationId);
+        if (request.getMaxTokens() == null) {
+            request.setMaxTokens(defaultMaxTokens);
+        }
+        return new AcceptedPrompt(requestId, conversationId, request);
     }
 
     private void validate(PromptRequest r, String requestId) {
