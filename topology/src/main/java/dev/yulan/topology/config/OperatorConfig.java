@@ -127,6 +127,11 @@ public final class OperatorConfig extends AbstractConfig {
             throw new ConfigException(DEFAULT_MAX_TOKENS + " (" + getInt(DEFAULT_MAX_TOKENS) + ") exceeds "
                     + MAX_TOKENS_LIMIT + " (" + getInt(MAX_TOKENS_LIMIT) + ")");
         }
+        try {
+            topics();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
     }
 
     /** Every default. */

@@ -22,11 +22,11 @@ import dev.yulan.topology.store.StoreNames;
 import dev.yulan.topology.store.TokenIds;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -235,7 +235,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     private void drain() {
         long now = context.currentSystemTimeMs();
         Map<Submission, GenerationResult> finished = new LinkedHashMap<>();
-        List<Submission> touched = new ArrayList<>();
+        Set<Submission> touched = new LinkedHashSet<>();
         for (EngineEvents.Event event : events.drain()) {
             Submission submission = event.submission();
             if (running.get(submission.requestId) != submission) {
@@ -247,9 +247,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
                     if (index >= submission.emittedTokens + submission.pendingTokenIds.size()) {
                         submission.pendingTokenIds.add(token.token().tokenId());
                         submission.pendingText.append(token.token().textDelta());
-                        if (!touched.contains(submission)) {
-                            touched.add(submission);
-                        }
+                        touched.add(submission);
                     }
                 }
                 case EngineEvents.Done done -> finished.put(submission, done.result());

@@ -1,5 +1,6 @@
 package dev.yulan.topology.topics;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -23,7 +24,7 @@ public record Topics(String prompts, String completions, String chunks, String d
         Objects.requireNonNull(completions, "completions");
         Objects.requireNonNull(chunks, "chunks");
         Objects.requireNonNull(deadLetter, "deadLetter");
-        if (Set.of(prompts, completions, chunks, deadLetter).size() != 4) {
+        if (new HashSet<>(List.of(prompts, completions, chunks, deadLetter)).size() != 4) {
             throw new IllegalArgumentException("the operator's four topics must have four different names");
         }
     }
