@@ -173,6 +173,32 @@ class GenerationTopologyTest {
     }
 
     @Test
+    void ordersTurnsAndKeepsHistoryOnRocksDbStores() {
+        Harness op = harness(StoreSuppliers.persistent(), Map.of());
+        op.sendJson(
+                "ab",
+                "{\"request_id\":\"ab-1\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":2}");
+        op.sendJson(
+                "a", "{\"request_id\":\"a-1\",\"messages\":[{\"role\":\"user\",\"content\":\"y\"}],\"max_tokens\":2}");
+        op.sendJson(
+                "a", "{\"request_id\":\"a-2\",\"messages\":[{\"role\":\"user\",\"content\":\"z\"}],\"max_tokens\":2}");
+        op.sendJson(
+                "ab",
+                "{\"request_id\":\"ab-2\",\"messages\":[{\"role\":\"user\",\"content\":\"w\"}],\"max_tokens\":2}");
+        assertThat(engine.runningIds()).containsExactly("ab-1", "a-1");
+        engine.finishAll();
+        op.tick();
+        assertThat(engine.runningIds()).containsExactlyInAnyOrder("a-2", "ab-2");
+        assertThat(engine.submitted().subList(2, 4))
+                .allSatisfy(request -> assertThat(request.prompt()).isInstanceOf(Prompt.Continue.class));
+        engine.finishAll();
+        op.tick();
+        assertThat(op.completions())
+                .extracting(Completion::getRequestId)
+                .containsExactlyInAnyOrder("ab-1", "a-1", "a-2", "ab-2");
+    }
+
+    @Test
     void secondTurnContinuesFromTheFirstTurnsTokens() {
         Harness op = harness(Map.of());
         op.sendJson(
