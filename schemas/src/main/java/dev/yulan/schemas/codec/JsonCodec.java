@@ -28,7 +28,7 @@ import org.apache.avro.specific.SpecificRecord;
  */
 public final class JsonCodec<T extends SpecificRecord> {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private final ObjectMapper mapper = new ObjectMapper();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private final Schema schema;
@@ -49,7 +49,7 @@ public final class JsonCodec<T extends SpecificRecord> {
 
     public byte[] encode(T record) {
         try {
-            return MAPPER.writeValueAsBytes(toJson(record, schema));
+            return mapper.writeValueAsBytes(toJson(record, schema));
         } catch (JacksonException e) {
             throw new RecordFormatException(
                     "cannot write " + schema.getName() + " as JSON: " + e.getOriginalMessage(), e);
@@ -65,7 +65,7 @@ public final class JsonCodec<T extends SpecificRecord> {
     public T decode(byte[] bytes) {
         JsonNode tree;
         try {
-            tree = MAPPER.readTree(bytes);
+            tree = mapper.readTree(bytes);
         } catch (JacksonException e) {
             throw new RecordFormatException(
                     "malformed JSON: " + AvroCodec.oneLine(new Exception(e.getOriginalMessage())), e);

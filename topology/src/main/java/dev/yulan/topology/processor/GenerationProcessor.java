@@ -54,7 +54,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 final class GenerationProcessor implements Processor<byte[], byte[], byte[], byte[]> {
 
     private final Engine engine;
-    private final OperatorConfig settings;
+    private final OperatorConfig config;
     private final PromptReader reader;
     private final AvroCodec<PromptRequest> requestCodec = AvroCodec.of(PromptRequest.class);
     private final RecordCodec<Completion> completionCodec;
@@ -82,16 +82,16 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
 
     private record Waiting(InflightKey key, int priority) {}
 
-    GenerationProcessor(Engine engine, OperatorConfig settings) {
+    GenerationProcessor(Engine engine, OperatorConfig config) {
         this.engine = engine;
-        this.settings = settings;
-        int limit = Math.min(settings.maxTokensLimit(), engine.model().contextLength());
-        this.reader = new PromptReader(Math.min(settings.defaultMaxTokens(), limit), limit);
-        this.completionCodec = RecordCodec.of(Completion.class, settings.outputFormat());
-        this.chunkCodec = RecordCodec.of(CompletionChunk.class, settings.outputFormat());
-        this.deadLetterCodec = RecordCodec.of(DeadLetter.class, settings.outputFormat());
+        this.config = config;
+        int limit = Math.min(config.maxTokensLimit(), engine.model().contextLength());
+        this.reader = new PromptReader(Math.min(config.defaultMaxTokens(), limit), limit);
+        this.completionCodec = RecordCodec.of(Completion.class, config.outputFormat());
+        this.chunkCodec = RecordCodec.of(CompletionChunk.class, config.outputFormat());
+        this.deadLetterCodec = RecordCodec.of(DeadLetter.class, config.outputFormat());
         this.modelId =
-                settings.modelId() != null ? settings.modelId() : engine.model().id();
+                config.modelId() != null ? config.modelId() : engine.model().id();
     }
 
     @Override
@@ -103,7 +103,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         this.events = new EngineEvents();
         recoverInflight();
         this.punctuation =
-                context.schedule(settings.punctuationInterval(), PunctuationType.WALL_CLOCK_TIME, now -> drain());
+                context.schedule(config.punctuationInterval(), PunctuationType.WALL_CLOCK_TIME, now -> drain());
     }
 
     /** Rebuilds the in-memory view of the store; the first punctuation (or record) submits the heads again. */
@@ -170,7 +170,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
 
     /** Submits waiting conversation heads while the task is below its limit. */
     private void fillSlots(long timestamp) {
-        while (running.size() < settings.maxInflightPerTask() && !waiting.isEmpty()) {
+        while (running.size() < config.maxInflightPerTask() && !waiting.isEmpty()) {
             submit(waiting.poll().key(), timestamp);
         }
     }

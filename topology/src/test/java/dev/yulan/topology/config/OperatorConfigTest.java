@@ -25,7 +25,7 @@ class OperatorConfigTest {
 
     @Test
     void documentsEveryKey() {
-        assertThat(OperatorConfig.CONFIG_DEF.configKeys().values())
+        assertThat(OperatorConfig.configDef().configKeys().values())
                 .isNotEmpty()
                 .allSatisfy(key -> assertThat(key.documentation).isNotBlank());
     }
