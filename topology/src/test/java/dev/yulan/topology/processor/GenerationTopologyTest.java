@@ -500,6 +500,34 @@ class GenerationTopologyTest {
     }
 
     @Test
+    void aCrashedInstancesRequestsRunAgainOnANewEngineFromTheLastCommit(@TempDir Path otherStateDir) {
+        SurvivingStores stores = new SurvivingStores();
+        Harness crashed = harness(stores.suppliers(), Map.of());
+        crashed.sendJson("c", "{\"request_id\":\"r\",\"prompt\":\"go\",\"max_tokens\":6,\"stream\":true}");
+        int[] expected = FakeEngine.expectedTokens(engine.submitted().getFirst());
+        engine.step("r", 4);
+        crashed.tick();
+        List<CompletionChunk> before = crashed.chunks();
+        // No close: the process is gone, and its engine with it.
+
+        FakeEngine restarted = new FakeEngine();
+        Harness recovered = new Harness(restarted, stores.suppliers(), otherStateDir, Map.of());
+        opened.add(recovered);
+        recovered.tick();
+        assertThat(restarted.runningIds()).containsExactly("r");
+        restarted.finishAll();
+        recovered.tick();
+        List<Integer> streamed = new ArrayList<>(before.getFirst().getTokenIds());
+        recovered.chunks().forEach(chunk -> streamed.addAll(chunk.getTokenIds()));
+        assertThat(streamed)
+                .containsExactlyElementsOf(
+                        java.util.Arrays.stream(expected).boxed().toList());
+        assertThat(recovered.completions())
+                .singleElement()
+                .satisfies(c -> assertThat(c.getText()).isEqualTo(FakeEngine.text(expected)));
+    }
+
+    @Test
     void historySurvivesARestart() {
         SurvivingStores stores = new SurvivingStores();
         Harness first = harness(stores.suppliers(), Map.of());
