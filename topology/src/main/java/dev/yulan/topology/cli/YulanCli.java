@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "yulan-stream 0.1.0",
         description = "Serve the YuLan-Mini language model inside Kafka Streams.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, BrokerCommand.class, ConfigCommand.class})
 public final class YulanCli implements Runnable {
 
     @CommandLine.Spec

@@ -375,8 +375,10 @@ public final class ConfigLoader {
         StringBuilder out = new StringBuilder();
         out.append(String.format(format, "KEY", "TYPE", "DEFAULT", "MEANING"));
         for (KeyDescription key : keys) {
-            String meaning = key.documentation()
-                    + (key.validValues().isEmpty() ? "" : " Valid values: " + key.validValues() + ".");
+            // "non-empty string" says nothing a reader would not assume.
+            boolean worthShowing =
+                    !key.validValues().isEmpty() && !key.validValues().equals("non-empty string");
+            String meaning = key.documentation() + (worthShowing ? " Valid values: " + key.validValues() + "." : "");
             List<String> lines = wrap(meaning, meaningWidth);
             String shownDefault = key.defaultValue().length() > defaultWidth
                     ? key.defaultValue().substring(0, defaultWidth - 3) + "..."
