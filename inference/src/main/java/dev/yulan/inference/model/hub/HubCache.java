@@ -131,13 +131,22 @@ final class HubCache {
         Path blob = blob(id, etag);
         try {
             Files.createDirectories(target.getParent());
-            Files.deleteIfExists(target);
+            Path relative = target.getParent().relativize(blob);
+            if (Files.isSymbolicLink(target) && Files.readSymbolicLink(target).equals(relative)) {
+                return;
+            }
+            // Made under a temporary name and renamed over the target, so concurrent resolvers never collide.
+            Path temp = target.resolveSibling(
+                    "." + target.getFileName() + "." + ProcessHandle.current().pid() + "."
+                            + Thread.currentThread().threadId() + ".tmp");
+            Files.deleteIfExists(temp);
             try {
-                Files.createSymbolicLink(target, target.getParent().relativize(blob));
+                Files.createSymbolicLink(temp, relative);
             } catch (UnsupportedOperationException | FileSystemException e) {
                 // File systems without symbolic links get a copy, as huggingface_hub does.
-                Files.copy(blob, target, StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(blob, temp, StandardCopyOption.REPLACE_EXISTING);
             }
+            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot link " + target + " to " + blob + ": " + e.getMessage(), e);
         }

@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -158,7 +159,7 @@ final class HubDownloader {
             // Another process downloading the same blob finishes first; then the blob is simply there.
             try (FileChannel lockChannel =
                             FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                    FileLock ignored = lockChannel.lock()) {
+                    FileLock ignored = lock(lockChannel)) {
                 if (!Files.isRegularFile(blob)) {
                     download(id, metadata);
                 }
@@ -166,6 +167,17 @@ final class HubDownloader {
         }
         cache.link(id, commit, metadata.file(), metadata.etag());
         return cache.snapshot(id, commit).resolve(metadata.file());
+    }
+
+    /** Waits for the lock, also when another thread of this process holds it (file locks are per process). */
+    private static FileLock lock(FileChannel channel) throws IOException, InterruptedException {
+        while (true) {
+            try {
+                return channel.lock();
+            } catch (OverlappingFileLockException e) {
+                Thread.sleep(100);
+            }
+        }
     }
 
     private void download(HubId id, FileMetadata metadata) throws IOException, InterruptedException {

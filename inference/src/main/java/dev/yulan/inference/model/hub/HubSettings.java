@@ -13,7 +13,8 @@ import java.util.Set;
 
 /**
  * Where models come from and go: the hub endpoint, the local cache directory, the access token, and whether the
- * network may be used at all. Read from the same environment variables the Hugging Face tools use.
+ * network may be used at all. Read from the same environment variables the Hugging Face tools use. A proxy is
+ * configured the Java way ({@code -Dhttps.proxyHost=... -Dhttps.proxyPort=...}, e.g. in {@code YULAN_JAVA_OPTS}).
  *
  * @param endpoint the hub, {@code https://huggingface.co} unless {@code HF_ENDPOINT} says otherwise
  * @param cacheDirectory the hub cache ({@code $HF_HUB_CACHE}, else {@code $HF_HOME/hub}, else {@code

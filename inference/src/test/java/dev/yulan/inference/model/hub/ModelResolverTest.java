@@ -206,6 +206,19 @@ class ModelResolverTest {
     }
 
     @Test
+    void concurrentResolvesDownloadEachBlobOnce() throws Exception {
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            var first = pool.submit(() -> resolver(settings()).resolve(REPO));
+            var second = pool.submit(() -> resolver(settings()).resolve(REPO));
+            assertThat(first.get()).isEqualTo(second.get());
+            assertThat(first.get().resolve("model.safetensors")).hasBinaryContent(WEIGHTS);
+            assertThat(Files.isSymbolicLink(first.get().resolve("model.safetensors")))
+                    .isTrue();
+        }
+        assertThat(hub.cdnRequests()).isEqualTo(1);
+    }
+
+    @Test
     void unreachableHubIsOneClearLine() throws Exception {
         int port = closedPort();
         HubSettings settings = settings().withEndpoint(URI.create("http://127.0.0.1:" + port));
