@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
             GenerateCommand.class,
             ModelCommand.class,
             BenchCommand.class,
+            BrokerCommand.class,
+            ConfigCommand.class,
         })
 public final class YulanCli implements Runnable {
 

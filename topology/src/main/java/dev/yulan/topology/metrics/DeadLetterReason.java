@@ -1,0 +1,42 @@
+package dev.yulan.topology.metrics;
+
+import java.util.Locale;
+
+/**
+ * Why input went to the dead-letter topic, as a small fixed set so the metric's label has bounded cardinality.
+ * The detailed reason travels in the dead-letter record itself.
+ */
+public enum DeadLetterReason {
+    /** Bytes that decode as neither a known Avro schema nor JSON. */
+    MALFORMED,
+    /** Avro single-object encoding with a schema fingerprint nobody knows. */
+    UNKNOWN_SCHEMA,
+    /** Decodes, but fields are missing or out of range (empty prompt, absurd sampling parameters). */
+    INVALID_REQUEST,
+    /** The prompt does not fit the model's context. */
+    PROMPT_TOO_LONG,
+    /** Too many requests already waiting on this instance. */
+    OVERLOADED,
+    /** The engine failed the request. */
+    ENGINE_ERROR,
+    OTHER;
+
+    /** The label value: {@code malformed}, {@code unknown_schema}, ... */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The category with this name (any case, {@code -} or {@code _}), or {@link #OTHER}. */
+    public static DeadLetterReason fromName(String name) {
+        if (name == null) {
+            return OTHER;
+        }
+        String normalized = name.trim().replace('-', '_').toUpperCase(Locale.ROOT);
+        for (DeadLetterReason reason : values()) {
+            if (reason.name().equals(normalized)) {
+                return reason;
+            }
+        }
+        return OTHER;
+    }
+}
