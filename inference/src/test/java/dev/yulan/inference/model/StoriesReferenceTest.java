@@ -136,6 +136,27 @@ class StoriesReferenceTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"Q8_0", "Q4_0"})
+    void quantizedAtLoadStillTellsTheReferenceStory(String type) {
+        DType quantize = DType.valueOf(type);
+        int[] expected = greedyIds();
+        // Q8_0 keeps the story for its first 20 tokens at least; Q4_0 is coarser, so only its opening is checked.
+        int mustMatch = quantize == DType.Q8_0 ? 20 : 4;
+        EngineOptions options = new EngineOptions(LoadOptions.defaults().withQuantize(quantize), 2, null, "q");
+        try (ServingEngine engine = ServingEngine.open(MODEL, options)) {
+            assertThat(engine.checkpoint().weights().dtypes()).contains(quantize);
+            List<TokenEvent> events = new ArrayList<>();
+            engine.submit(
+                            new GenerationRequest("q", 0, null, new Prompt.Text(""), SamplingParams.greedy(mustMatch)),
+                            listener(events))
+                    .result()
+                    .join();
+            assertThat(events.stream().mapToInt(TokenEvent::tokenId).toArray())
+                    .containsExactly(java.util.Arrays.copyOfRange(expected, 1, 1 + mustMatch));
+        }
+    }
+
     static GenerationListener listener(List<TokenEvent> events) {
         return new GenerationListener() {
             @Override
