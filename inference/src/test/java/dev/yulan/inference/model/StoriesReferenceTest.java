@@ -141,8 +141,8 @@ class StoriesReferenceTest {
     void quantizedAtLoadStillTellsTheReferenceStory(String type) {
         DType quantize = DType.valueOf(type);
         int[] expected = greedyIds();
-        // Q8_0 keeps the story for its first 20 tokens at least; Q4_0 is coarser, so only its opening is checked.
-        int mustMatch = quantize == DType.Q8_0 ? 20 : 4;
+        // Q8_0 keeps the story well past its first 20 tokens; Q4_0 is coarser and drifts after about 18.
+        int mustMatch = quantize == DType.Q8_0 ? 48 : 12;
         EngineOptions options = new EngineOptions(LoadOptions.defaults().withQuantize(quantize), 2, null, "q");
         try (ServingEngine engine = ServingEngine.open(MODEL, options)) {
             assertThat(engine.checkpoint().weights().dtypes()).contains(quantize);
