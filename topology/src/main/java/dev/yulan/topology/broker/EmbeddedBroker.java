@@ -160,7 +160,6 @@ public final class EmbeddedBroker implements AutoCloseable {
         props.put("min.insync.replicas", "1");
         // No point waiting for more members on a development broker.
         props.put("group.initial.rebalance.delay.ms", "0");
-        props.put("log.flush.interval.messages", Long.toString(Long.MAX_VALUE));
         props.putAll(overrides);
         return props;
     }

@@ -27,6 +27,7 @@ public final class BrokerCommand implements Callable<Integer> {
 
     @Option(
             names = {"-p", "--port"},
+            paramLabel = "PORT",
             defaultValue = "9092",
             description = "Port for Kafka clients; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
     int port;

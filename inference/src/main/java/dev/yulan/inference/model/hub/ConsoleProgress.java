@@ -6,12 +6,15 @@ import java.util.function.LongSupplier;
 
 /**
  * Download progress for people: on a terminal a bar redrawn in place at most ten times a second (bytes, percent,
- * MB/s); elsewhere (logs, CI) just a line when a file starts and one when it ends.
+ * MB/s); elsewhere (logs, CI, pipes) a line when a file starts and one when it ends, plus one at every tenth of
+ * files large enough to take a while.
  */
 final class ConsoleProgress implements DownloadProgress {
 
     private static final long REDRAW_NANOS = 100_000_000L;
     private static final int BAR_WIDTH = 24;
+    /** Files at least this large get a line at every tenth when there is no terminal. */
+    static final long STEP_LINES_FROM_BYTES = 100_000_000L;
 
     private final PrintStream out;
     private final boolean terminal;
@@ -23,6 +26,7 @@ final class ConsoleProgress implements DownloadProgress {
     private long startNanos;
     private long lastDrawNanos;
     private int lastLineLength;
+    private int lastTenth;
 
     ConsoleProgress(PrintStream out, boolean terminal, LongSupplier nanoClock) {
         this.out = out;
@@ -39,6 +43,7 @@ final class ConsoleProgress implements DownloadProgress {
         this.startNanos = nanoClock.getAsLong();
         this.lastDrawNanos = Long.MIN_VALUE;
         this.lastLineLength = 0;
+        this.lastTenth = total > 0 ? (int) (10 * resumedAt / total) : 0;
         if (terminal) {
             draw(startNanos);
         } else {
@@ -54,6 +59,12 @@ final class ConsoleProgress implements DownloadProgress {
         long now = nanoClock.getAsLong();
         if (terminal && now - lastDrawNanos >= REDRAW_NANOS) {
             draw(now);
+        } else if (!terminal && total >= STEP_LINES_FROM_BYTES) {
+            int tenth = (int) (10 * Math.min(bytes, total) / total);
+            if (tenth > lastTenth && tenth < 10) {
+                lastTenth = tenth;
+                out.println(line(now));
+            }
         }
     }
 

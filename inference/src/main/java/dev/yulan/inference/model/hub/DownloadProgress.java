@@ -1,6 +1,9 @@
 package dev.yulan.inference.model.hub;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** Hears about one file download at a time: its start, the bytes so far, its end. */
 public interface DownloadProgress {
@@ -34,11 +37,23 @@ public interface DownloadProgress {
         };
     }
 
-    /** A progress bar on stderr when it is a terminal, otherwise one line per file start and end. */
+    /**
+     * A progress bar on stderr when it is a terminal; otherwise (a log, a pipe) a line as each file starts and ends,
+     * and for large files one at every tenth.
+     */
     static DownloadProgress stderr() {
-        var console = System.console();
-        boolean terminal = console != null && console.isTerminal();
-        return new ConsoleProgress(System.err, terminal, System::nanoTime);
+        return new ConsoleProgress(System.err, stderrIsTerminal(), System::nanoTime);
+    }
+
+    private static boolean stderrIsTerminal() {
+        try {
+            // Linux tells exactly; System.console() only knows about stdin and stdout.
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            var console = System.console();
+            return console != null && console.isTerminal();
+        }
     }
 
     /** Progress written to the given stream, as a redrawn bar or as plain lines. */

@@ -61,4 +61,21 @@ class ConsoleProgressTest {
                         "downloading acme/tiny model.safetensors (5.0 MB), resuming at 1.0 MB",
                         "downloaded acme/tiny model.safetensors: 5.0 MB in 5.0 s (0.8 MB/s)");
     }
+
+    @Test
+    void withoutATerminalLargeFilesGetALineAtEveryTenth() {
+        ConsoleProgress progress = new ConsoleProgress(out, false, clock::get);
+        long total = ConsoleProgress.STEP_LINES_FROM_BYTES * 2;
+        progress.started("big", total, 0);
+        for (int i = 1; i <= 1000; i++) {
+            clock.addAndGet(10_000_000);
+            progress.advanced(total * i / 1000);
+        }
+        progress.finished(true);
+
+        assertThat(text().lines()).hasSize(11);
+        assertThat(text().lines().skip(1).limit(9))
+                .allMatch(line -> line.startsWith("big ["))
+                .anyMatch(line -> line.contains(" 50%"));
+    }
 }
