@@ -4,6 +4,7 @@ import dev.yulan.inference.tensor.DType;
 import dev.yulan.inference.tensor.Elements;
 import dev.yulan.inference.tensor.Matrix;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -50,7 +51,8 @@ public final class VectorKernels implements Kernels {
     static final int BATCH_CHUNK = 64;
 
     private final WorkerPool pool;
-    private final float[][] scratch; // per worker: ROWS decoded rows
+    private final Workspace[] workspaces; // one per worker
+    private final ThreadLocal<Workspace> rowWorkspace = ThreadLocal.withInitial(Workspace::new);
     private final IntConsumer matmulPart = this::matmulPart;
     private final IntConsumer parallelForPart = this::parallelForPart;
     private final AtomicInteger nextTask = new AtomicInteger();
@@ -68,7 +70,8 @@ public final class VectorKernels implements Kernels {
     /** Kernels computing on {@code threads} threads (the caller plus {@code threads - 1} daemon workers). */
     public VectorKernels(int threads) {
         this.pool = new WorkerPool(threads);
-        this.scratch = new float[threads][0];
+        this.workspaces = new Workspace[threads];
+        Arrays.setAll(workspaces, i -> new Workspace());
     }
 
     @Override
@@ -99,7 +102,7 @@ public final class VectorKernels implements Kernels {
         if (pool.insideJob() || !pool.canRead(w.data())) {
             // Called from inside a parallelFor task, or weights confined to this thread: compute here alone.
             float[] xs = stride == cols ? x : pad(x, new float[batch * stride], batch, cols, stride);
-            matmulRows(w, xs, out, batch, stride, 0, rows, new float[ROWS * stride]);
+            matmulRows(w, xs, out, batch, stride, 0, rows, new Workspace());
             return;
         }
         synchronized (this) {
@@ -144,41 +147,38 @@ public final class VectorKernels implements Kernels {
         if (r0 >= r1) {
             return;
         }
-        float[] ws = scratch[part];
-        if (ws.length < ROWS * mStride) {
-            ws = new float[ROWS * mStride];
-            scratch[part] = ws;
-        }
-        matmulRows(w, mX, mOut, mBatch, mStride, r0, r1, ws);
+        matmulRows(w, mX, mOut, mBatch, mStride, r0, r1, workspaces[part]);
     }
 
     /** Rows {@code [r0, r1)} of the matmul for the whole batch; {@code xs} has sequences {@code stride} apart. */
     private static void matmulRows(
-            Matrix w, float[] xs, float[] out, int batch, int stride, int r0, int r1, float[] ws) {
+            Matrix w, float[] xs, float[] out, int batch, int stride, int r0, int r1, Workspace space) {
         int rows = w.rows();
+        float[] ws = space.rows(ROWS * stride);
+        float[] red = space.lanes;
         for (int c0 = 0; c0 < batch; c0 += BATCH_CHUNK) {
             int c1 = Math.min(batch, c0 + BATCH_CHUNK);
             for (int g = r0; g < r1; g += ROWS) {
                 int n = Math.min(ROWS, r1 - g);
                 for (int i = 0; i < n; i++) {
-                    decodeRow(w, g + i, ws, i * stride, stride);
+                    decodeRow(w, g + i, ws, i * stride, stride, space);
                 }
                 if (n == ROWS) {
                     int b = c0;
                     for (; b + TILE <= c1; b += TILE) {
-                        tile4x4(ws, stride, xs, b, out, rows, g);
+                        tile4x4(ws, stride, xs, b, out, rows, g, red);
                     }
                     for (; b < c1; b++) {
-                        tile4x1(ws, stride, xs, b, out, rows, g);
+                        tile4x1(ws, stride, xs, b, out, rows, g, red);
                     }
                 } else {
                     for (int i = 0; i < n; i++) {
                         int b = c0;
                         for (; b + TILE <= c1; b += TILE) {
-                            tile1x4(ws, i * stride, stride, xs, b, out, rows, g + i);
+                            tile1x4(ws, i * stride, stride, xs, b, out, rows, g + i, red);
                         }
                         for (; b < c1; b++) {
-                            tile1x1(ws, i * stride, stride, xs, b, out, rows, g + i);
+                            tile1x1(ws, i * stride, stride, xs, b, out, rows, g + i, red);
                         }
                     }
                 }
@@ -186,7 +186,7 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    private static void tile4x4(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r) {
+    private static void tile4x4(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -219,29 +219,32 @@ public final class VectorKernels implements Kernels {
             a23 = v2.fma(x, a23);
             a33 = v3.fma(x, a33);
         }
-        int o = b * rows + r;
-        out[o] = sum(a00);
-        out[o + 1] = sum(a10);
-        out[o + 2] = sum(a20);
-        out[o + 3] = sum(a30);
-        o += rows;
-        out[o] = sum(a01);
-        out[o + 1] = sum(a11);
-        out[o + 2] = sum(a21);
-        out[o + 3] = sum(a31);
-        o += rows;
-        out[o] = sum(a02);
-        out[o + 1] = sum(a12);
-        out[o + 2] = sum(a22);
-        out[o + 3] = sum(a32);
-        o += rows;
-        out[o] = sum(a03);
-        out[o + 1] = sum(a13);
-        out[o + 2] = sum(a23);
-        out[o + 3] = sum(a33);
+        // Lanes of sequence j, row i at red[(4j + i) * L].
+        a00.intoArray(red, 0);
+        a10.intoArray(red, L);
+        a20.intoArray(red, 2 * L);
+        a30.intoArray(red, 3 * L);
+        a01.intoArray(red, 4 * L);
+        a11.intoArray(red, 5 * L);
+        a21.intoArray(red, 6 * L);
+        a31.intoArray(red, 7 * L);
+        a02.intoArray(red, 8 * L);
+        a12.intoArray(red, 9 * L);
+        a22.intoArray(red, 10 * L);
+        a32.intoArray(red, 11 * L);
+        a03.intoArray(red, 12 * L);
+        a13.intoArray(red, 13 * L);
+        a23.intoArray(red, 14 * L);
+        a33.intoArray(red, 15 * L);
+        for (int j = 0; j < 4; j++) {
+            int o = (b + j) * rows + r;
+            for (int i = 0; i < 4; i++) {
+                out[o + i] = reduce(red, (4 * j + i) * L);
+            }
+        }
     }
 
-    private static void tile4x1(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r) {
+    private static void tile4x1(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int x0 = b * stride;
         int w1 = stride, w2 = 2 * stride, w3 = 3 * stride;
@@ -252,14 +255,18 @@ public final class VectorKernels implements Kernels {
             a2 = FloatVector.fromArray(F, ws, w2 + k).fma(x, a2);
             a3 = FloatVector.fromArray(F, ws, w3 + k).fma(x, a3);
         }
+        a0.intoArray(red, 0);
+        a1.intoArray(red, L);
+        a2.intoArray(red, 2 * L);
+        a3.intoArray(red, 3 * L);
         int o = b * rows + r;
-        out[o] = sum(a0);
-        out[o + 1] = sum(a1);
-        out[o + 2] = sum(a2);
-        out[o + 3] = sum(a3);
+        for (int i = 0; i < 4; i++) {
+            out[o + i] = reduce(red, i * L);
+        }
     }
 
-    private static void tile1x4(float[] ws, int wo, int stride, float[] xs, int b, float[] out, int rows, int r) {
+    private static void tile1x4(
+            float[] ws, int wo, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int x0 = b * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride;
         for (int k = 0; k < stride; k += L) {
@@ -269,20 +276,37 @@ public final class VectorKernels implements Kernels {
             a2 = v.fma(FloatVector.fromArray(F, xs, x2 + k), a2);
             a3 = v.fma(FloatVector.fromArray(F, xs, x3 + k), a3);
         }
-        int o = b * rows + r;
-        out[o] = sum(a0);
-        out[o + rows] = sum(a1);
-        out[o + 2 * rows] = sum(a2);
-        out[o + 3 * rows] = sum(a3);
+        a0.intoArray(red, 0);
+        a1.intoArray(red, L);
+        a2.intoArray(red, 2 * L);
+        a3.intoArray(red, 3 * L);
+        for (int j = 0; j < 4; j++) {
+            out[(b + j) * rows + r] = reduce(red, j * L);
+        }
     }
 
-    private static void tile1x1(float[] ws, int wo, int stride, float[] xs, int b, float[] out, int rows, int r) {
+    private static void tile1x1(
+            float[] ws, int wo, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
         FloatVector a = FloatVector.zero(F);
         int x0 = b * stride;
         for (int k = 0; k < stride; k += L) {
             a = FloatVector.fromArray(F, ws, wo + k).fma(FloatVector.fromArray(F, xs, x0 + k), a);
         }
-        out[b * rows + r] = sum(a);
+        a.intoArray(red, 0);
+        out[b * rows + r] = reduce(red, 0);
+    }
+
+    /**
+     * Sum of the {@link #L} lanes at {@code lanes[off ..]} by a fixed pairwise tree (overwriting them): plain float
+     * adds in a fixed order, so the same on every tier of the JVM, and the same tree as {@link #sum}.
+     */
+    static float reduce(float[] lanes, int off) {
+        for (int width = L / 2; width >= 1; width /= 2) {
+            for (int i = 0; i < width; i++) {
+                lanes[off + i] += lanes[off + i + width];
+            }
+        }
+        return lanes[off];
     }
 
     /** Sum of the lanes by a fixed butterfly, the same on every tier of the JVM. */
@@ -304,86 +328,100 @@ public final class VectorKernels implements Kernels {
 
     // ---------------------------------------------------------------- decoding
 
-    /** Decodes row {@code r} of {@code w} into {@code dst[off ..]}, zero-filling up to {@code off + padTo}. */
-    private static void decodeRow(Matrix w, int r, float[] dst, int off, int padTo) {
+    /**
+     * Decodes row {@code r} of {@code w} into {@code dst[off ..]}, zero-filling up to {@code off + padTo}. The row is
+     * first copied to a heap array in one bulk copy, so that the vector loops index arrays (whose bounds checks the JIT
+     * hoists) rather than the segment.
+     */
+    private static void decodeRow(Matrix w, int r, float[] dst, int off, int padTo, Workspace space) {
         MemorySegment seg = w.data();
         long base = r * w.rowBytes();
         int cols = w.cols();
         switch (w.dtype()) {
-            case F32 -> decodeF32(seg, base, dst, off, cols);
-            case BF16 -> decodeBf16(seg, base, dst, off, cols);
-            case F16 -> decodeF16(seg, base, dst, off, cols);
-            case Q8_0 -> decodeQ8(seg, base, dst, off, cols);
-            case Q4_0 -> decodeQ4(seg, base, dst, off, cols);
+            case F32 -> MemorySegment.copy(seg, Elements.FLOAT_LE, base, dst, off, cols);
+            case BF16 -> {
+                short[] raw = space.shorts(cols);
+                MemorySegment.copy(seg, Elements.SHORT_LE, base, raw, 0, cols);
+                decodeBf16(raw, dst, off, cols);
+            }
+            case F16 -> {
+                short[] raw = space.shorts(cols);
+                MemorySegment.copy(seg, Elements.SHORT_LE, base, raw, 0, cols);
+                decodeF16(raw, dst, off, cols);
+            }
+            case Q8_0 -> {
+                byte[] raw = space.bytes(w.rowBytes());
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base, raw, 0, (int) w.rowBytes());
+                decodeQ8(raw, dst, off, cols);
+            }
+            case Q4_0 -> {
+                byte[] raw = space.bytes(w.rowBytes());
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, base, raw, 0, (int) w.rowBytes());
+                decodeQ4(raw, dst, off, cols);
+            }
         }
         if (padTo > cols) {
             Arrays.fill(dst, off + cols, off + padTo, 0f);
         }
     }
 
-    private static void decodeF32(MemorySegment seg, long base, float[] dst, int off, int n) {
+    private static void decodeBf16(short[] raw, float[] dst, int off, int n) {
         int k = 0;
         for (; k + L <= n; k += L) {
-            FloatVector.fromMemorySegment(F, seg, base + 4L * k, LE).intoArray(dst, off + k);
+            ((IntVector) ShortVector.fromArray(S, raw, k).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoArray(dst, off + k);
         }
         for (; k < n; k++) {
-            dst[off + k] = seg.get(Elements.FLOAT_LE, base + 4L * k);
+            dst[off + k] = Elements.bf16ToFloat(raw[k]);
         }
     }
 
-    private static void decodeBf16(MemorySegment seg, long base, float[] dst, int off, int n) {
+    private static void decodeF16(short[] raw, float[] dst, int off, int n) {
         int k = 0;
         for (; k + L <= n; k += L) {
-            bf16(seg, base + 2L * k).intoArray(dst, off + k);
+            f16((IntVector) ShortVector.fromArray(S, raw, k).convertShape(VectorOperators.S2I, I, 0))
+                    .intoArray(dst, off + k);
         }
         for (; k < n; k++) {
-            dst[off + k] = Elements.bf16ToFloat(seg.get(Elements.SHORT_LE, base + 2L * k));
+            dst[off + k] = Elements.f16ToFloat(raw[k]);
         }
     }
 
-    private static void decodeF16(MemorySegment seg, long base, float[] dst, int off, int n) {
-        int k = 0;
-        for (; k + L <= n; k += L) {
-            f16(seg, base + 2L * k).intoArray(dst, off + k);
-        }
-        for (; k < n; k++) {
-            dst[off + k] = Elements.f16ToFloat(seg.get(Elements.SHORT_LE, base + 2L * k));
-        }
-    }
-
-    private static void decodeQ8(MemorySegment seg, long base, float[] dst, int off, int n) {
-        for (int blk = 0; blk < n / 32; blk++) {
-            long p = base + 34L * blk;
-            float scale = Float.float16ToFloat(seg.get(Elements.SHORT_LE, p));
+    private static void decodeQ8(byte[] raw, float[] dst, int off, int n) {
+        for (int blk = 0, p = 0; blk < n / 32; blk++, p += 34) {
+            float scale = Float.float16ToFloat((short) ((raw[p] & 0xff) | (raw[p + 1] << 8)));
             for (int h = 0; h < 32; h += L) {
-                ((FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 + h, LE)
-                                .convertShape(VectorOperators.B2F, F, 0))
+                ((FloatVector) ByteVector.fromArray(B, raw, p + 2 + h).convertShape(VectorOperators.B2F, F, 0))
                         .mul(scale)
                         .intoArray(dst, off + 32 * blk + h);
             }
         }
     }
 
-    private static void decodeQ4(MemorySegment seg, long base, float[] dst, int off, int n) {
+    private static void decodeQ4(byte[] raw, float[] dst, int off, int n) {
         if (L != 16) {
             for (int k = 0; k < n; k++) {
-                dst[off + k] = Elements.get(seg, base, DType.Q4_0, k);
+                int p = 18 * (k / 32);
+                float scale = Float.float16ToFloat((short) ((raw[p] & 0xff) | (raw[p + 1] << 8)));
+                int packed = raw[p + 2 + k % 16] & 0xff;
+                dst[off + k] = scale * ((k % 32 < 16 ? packed & 0x0f : packed >>> 4) - 8);
             }
             return;
         }
-        for (int blk = 0; blk < n / 32; blk++) {
-            long p = base + 18L * blk;
-            float scale = Float.float16ToFloat(seg.get(Elements.SHORT_LE, p));
-            ByteVector q = ByteVector.fromMemorySegment(B, seg, p + 2, LE);
-            ByteVector lo = q.and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            int d = off + 32 * blk;
-            ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0))
+        for (int blk = 0, p = 0; blk < n / 32; blk++, p += 18) {
+            float scale = Float.float16ToFloat((short) ((raw[p] & 0xff) | (raw[p + 1] << 8)));
+            ByteVector q = ByteVector.fromArray(B, raw, p + 2);
+            // The high nibbles are shifted as ints (x86 has no byte shift); bits from the next byte are masked off.
+            ByteVector hi =
+                    q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+            ((FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
                     .mul(scale)
-                    .intoArray(dst, d);
-            ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0))
+                    .intoArray(dst, off + 32 * blk);
+            ((FloatVector) hi.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
                     .mul(scale)
-                    .intoArray(dst, d + 16);
+                    .intoArray(dst, off + 32 * blk + 16);
         }
     }
 
@@ -399,8 +437,10 @@ public final class VectorKernels implements Kernels {
      * scaled by 2^112 rebias normals and subnormals alike; infinities and NaNs get the float's all-ones exponent.
      */
     private static FloatVector f16(MemorySegment seg, long off) {
-        IntVector h =
-                (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
+        return f16((IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0));
+    }
+
+    private static FloatVector f16(IntVector h) {
         IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
         IntVector mag = h.and(0x7fff);
         IntVector shifted = mag.lanewise(VectorOperators.LSHL, 13);
@@ -422,7 +462,7 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void row(Matrix w, int row, float[] out, int outOff) {
-        decodeRow(w, row, out, outOff, w.cols());
+        decodeRow(w, row, out, outOff, w.cols(), rowWorkspace.get());
     }
 
     // ---------------------------------------------------------------- element-wise ops
@@ -629,6 +669,35 @@ public final class VectorKernels implements Kernels {
         int count = pfCount;
         for (int i = nextTask.getAndIncrement(); i < count; i = nextTask.getAndIncrement()) {
             task.accept(i);
+        }
+    }
+
+    /** Per-thread buffers of the matmul: decoded rows, one raw row, and accumulator lanes to reduce. */
+    static final class Workspace {
+        final float[] lanes = new float[ROWS * TILE * L];
+        private float[] rows = new float[0];
+        private byte[] bytes = new byte[0];
+        private short[] shorts = new short[0];
+
+        float[] rows(int n) {
+            if (rows.length < n) {
+                rows = new float[n];
+            }
+            return rows;
+        }
+
+        byte[] bytes(long n) {
+            if (bytes.length < n) {
+                bytes = new byte[Math.toIntExact(n)];
+            }
+            return bytes;
+        }
+
+        short[] shorts(int n) {
+            if (shorts.length < n) {
+                shorts = new short[n];
+            }
+            return shorts;
         }
     }
 }
