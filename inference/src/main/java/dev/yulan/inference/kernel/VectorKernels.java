@@ -165,6 +165,22 @@ public final class VectorKernels implements Kernels {
             int c1 = Math.min(batch, c0 + BATCH_CHUNK);
             for (int g = r0; g < r1; g += ROWS) {
                 int n = Math.min(ROWS, r1 - g);
+                if (c1 - c0 == 1 && n == ROWS && L == 16 && stride == w.cols()) {
+                    // A single sequence: decode in registers straight into the FMAs (same values, same order).
+                    if (w.dtype() == DType.BF16) {
+                        fusedBf16(w.data(), g * w.rowBytes(), w.rowBytes(), stride, xs, c0 * stride, red);
+                        store4(red, out, c0 * rows + g);
+                        continue;
+                    }
+                    if (w.dtype() == DType.Q8_0) {
+                        int rb = (int) w.rowBytes();
+                        byte[] raw = space.bytes(4L * rb);
+                        MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, g * w.rowBytes(), raw, 0, 4 * rb);
+                        fusedQ8(raw, rb, stride, xs, c0 * stride, red);
+                        store4(red, out, c0 * rows + g);
+                        continue;
+                    }
+                }
                 for (int i = 0; i < n; i++) {
                     decodeRow(w, g + i, ws, i * stride, stride, space);
                 }
@@ -188,6 +204,56 @@ public final class VectorKernels implements Kernels {
                     }
                 }
             }
+        }
+    }
+
+    /** Four BF16 rows from {@code p0}, {@code rb} bytes apart, times one sequence; accumulator lanes into red. */
+    private static void fusedBf16(MemorySegment seg, long p0, long rb, int cols, float[] x, int xo, float[] red) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        long p1 = p0 + rb, p2 = p1 + rb, p3 = p2 + rb;
+        for (int k = 0; k < cols; k += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+            long d = 2L * k;
+            a0 = bf16(seg, p0 + d).fma(xv, a0);
+            a1 = bf16(seg, p1 + d).fma(xv, a1);
+            a2 = bf16(seg, p2 + d).fma(xv, a2);
+            a3 = bf16(seg, p3 + d).fma(xv, a3);
+        }
+        a0.intoArray(red, 0);
+        a1.intoArray(red, L);
+        a2.intoArray(red, 2 * L);
+        a3.intoArray(red, 3 * L);
+    }
+
+    /** Four Q8_0 rows copied to {@code raw}, {@code rb} bytes apart, times one sequence; accumulator lanes into red. */
+    private static void fusedQ8(byte[] raw, int rb, int cols, float[] x, int xo, float[] red) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int p1 = rb, p2 = 2 * rb, p3 = 3 * rb;
+        for (int k = 0, d = 0; k < cols; k += 32, d += 34) {
+            FloatVector xlo = FloatVector.fromArray(F, x, xo + k);
+            FloatVector xhi = FloatVector.fromArray(F, x, xo + k + 16);
+            a0 = q8Block(raw, d, xlo, xhi, a0);
+            a1 = q8Block(raw, p1 + d, xlo, xhi, a1);
+            a2 = q8Block(raw, p2 + d, xlo, xhi, a2);
+            a3 = q8Block(raw, p3 + d, xlo, xhi, a3);
+        }
+        a0.intoArray(red, 0);
+        a1.intoArray(red, L);
+        a2.intoArray(red, 2 * L);
+        a3.intoArray(red, 3 * L);
+    }
+
+    /** The Q8_0 block at {@code raw[p]} applied to {@code acc}: elements 0..15, then 16..31. */
+    private static FloatVector q8Block(byte[] raw, int p, FloatVector xlo, FloatVector xhi, FloatVector acc) {
+        float scale = Float.float16ToFloat((short) ((raw[p] & 0xff) | (raw[p + 1] << 8)));
+        FloatVector lo = ((FloatVector) ByteVector.fromArray(B, raw, p + 2).convertShape(VectorOperators.B2F, F, 0));
+        FloatVector hi = ((FloatVector) ByteVector.fromArray(B, raw, p + 18).convertShape(VectorOperators.B2F, F, 0));
+        return hi.mul(scale).fma(xhi, lo.mul(scale).fma(xlo, acc));
+    }
+
+    private static void store4(float[] red, float[] out, int o) {
+        for (int i = 0; i < 4; i++) {
+            out[o + i] = reduce(red, i * L);
         }
     }
 
