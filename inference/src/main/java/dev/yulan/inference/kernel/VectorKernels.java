@@ -22,13 +22,20 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link Kernels} on the JDK Vector API (the preferred species, 512-bit on AVX-512) and a fixed pool of worker threads.
  *
- * <p>Matmul is weight-stationary: each worker owns a range of rows; per group of {@value #ROWS} rows it decodes the rows
- * once into a float scratch (BF16/F16 widened, Q8_0/Q4_0 scaled) and applies them to a whole chunk of the batch with
- * register tiles of {@value #ROWS} rows x {@value #TILE} sequences. Every (sequence, row) output is one vector
- * accumulator fed the same FMAs in the same order (one per vector of columns, zero-padded at the end) and reduced by the
- * same fixed lane tree, whatever the tile, the batch size, the sequence's position or the thread split: that is what
- * makes the results batch invariant, bit for bit. Lane reductions never use {@code reduceLanes(ADD)}, whose order
- * differs between the JIT and the interpreter.
+ * <p>Matmul is weight-stationary: each worker owns a contiguous range of rows; per group of {@value #ROWS} rows it
+ * decodes the rows once into a float scratch (BF16/F16 widened, Q8_0/Q4_0 scaled) and applies them to up to
+ * {@value #BATCH_CHUNK} sequences with register tiles of {@value #ROWS} rows x {@value #TILE} sequences. BF16 rows, and
+ * Q8_0 rows for up to {@value #FUSED_BATCH} sequences, skip the scratch: they are decoded in registers straight into
+ * the FMAs of the same tiles.
+ *
+ * <p>Batch invariance: every (sequence, row) output is one vector accumulator fed the same decoded weights by the same
+ * FMAs in the same order (one per vector of columns, rows zero-padded to whole vectors) and summed by the same fixed
+ * pairwise lane tree, whatever the tile, the path, the batch size, the sequence's position or the thread split; so the
+ * result is bit for bit the same. Lane sums never use {@code reduceLanes(ADD)}, whose order differs between the JIT and
+ * the interpreter; the exponentials of softmax and SwiGLU use {@link Math#exp} for the same reason.
+ *
+ * <p>Calls are serialized on the instance (one job on the pool at a time). {@link #parallelFor} tasks may call any
+ * kernel, which then runs on the calling thread alone.
  */
 public final class VectorKernels implements Kernels {
 
@@ -54,6 +61,8 @@ public final class VectorKernels implements Kernels {
     static final int TILE = 4;
     /** Sequences per pass over the weights of a worker: their activations stay in L2 while the rows stream by. */
     static final int BATCH_CHUNK = 64;
+    /** Up to this many sequences, Q8_0 rows are decoded in registers rather than through the scratch. */
+    static final int FUSED_BATCH = 8;
 
     private final WorkerPool pool;
     private final Workspace[] workspaces; // one per worker
@@ -165,19 +174,35 @@ public final class VectorKernels implements Kernels {
             int c1 = Math.min(batch, c0 + BATCH_CHUNK);
             for (int g = r0; g < r1; g += ROWS) {
                 int n = Math.min(ROWS, r1 - g);
-                if (c1 - c0 == 1 && n == ROWS && L == 16 && stride == w.cols()) {
-                    // A single sequence: decode in registers straight into the FMAs (same values, same order).
+                if (n == ROWS && L == 16 && stride == w.cols()) {
+                    // Decode in registers straight into the FMAs (same values, same order as through the scratch):
+                    // always for BF16, whose widening is as cheap as a load; for Q8_0 up to FUSED_BATCH sequences.
                     if (w.dtype() == DType.BF16) {
-                        fusedBf16(w.data(), g * w.rowBytes(), w.rowBytes(), stride, xs, c0 * stride, red);
-                        store4(red, out, c0 * rows + g);
+                        long p0 = g * w.rowBytes();
+                        int b = c0;
+                        for (; b + TILE <= c1; b += TILE) {
+                            fusedBf16x4(w.data(), p0, w.rowBytes(), stride, xs, b * stride, red);
+                            store16(red, out, rows, b * rows + g);
+                        }
+                        for (; b < c1; b++) {
+                            fusedBf16(w.data(), p0, w.rowBytes(), stride, xs, b * stride, red);
+                            store4(red, out, b * rows + g);
+                        }
                         continue;
                     }
-                    if (w.dtype() == DType.Q8_0) {
+                    if (w.dtype() == DType.Q8_0 && c1 - c0 <= FUSED_BATCH) {
                         int rb = (int) w.rowBytes();
                         byte[] raw = space.bytes(4L * rb);
                         MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, g * w.rowBytes(), raw, 0, 4 * rb);
-                        fusedQ8(raw, rb, stride, xs, c0 * stride, red);
-                        store4(red, out, c0 * rows + g);
+                        int b = c0;
+                        for (; b + TILE <= c1; b += TILE) {
+                            fusedQ8x4(raw, rb, stride, xs, b * stride, red);
+                            store16(red, out, rows, b * rows + g);
+                        }
+                        for (; b < c1; b++) {
+                            fusedQ8(raw, rb, stride, xs, b * stride, red);
+                            store4(red, out, b * rows + g);
+                        }
                         continue;
                     }
                 }
@@ -249,6 +274,127 @@ public final class VectorKernels implements Kernels {
         FloatVector lo = ((FloatVector) ByteVector.fromArray(B, raw, p + 2).convertShape(VectorOperators.B2F, F, 0));
         FloatVector hi = ((FloatVector) ByteVector.fromArray(B, raw, p + 18).convertShape(VectorOperators.B2F, F, 0));
         return hi.mul(scale).fma(xhi, lo.mul(scale).fma(xlo, acc));
+    }
+
+    /** Four BF16 rows from {@code p0} times four sequences {@code cols} apart; lanes of (seq j, row i) at 4j + i. */
+    private static void fusedBf16x4(MemorySegment seg, long p0, long rb, int cols, float[] x, int xo, float[] red) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        long p1 = p0 + rb, p2 = p1 + rb, p3 = p2 + rb;
+        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
+        for (int k = 0; k < cols; k += L) {
+            long d = 2L * k;
+            FloatVector v0 = bf16(seg, p0 + d);
+            FloatVector v1 = bf16(seg, p1 + d);
+            FloatVector v2 = bf16(seg, p2 + d);
+            FloatVector v3 = bf16(seg, p3 + d);
+            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+            a00 = v0.fma(xv, a00);
+            a10 = v1.fma(xv, a10);
+            a20 = v2.fma(xv, a20);
+            a30 = v3.fma(xv, a30);
+            xv = FloatVector.fromArray(F, x, x1 + k);
+            a01 = v0.fma(xv, a01);
+            a11 = v1.fma(xv, a11);
+            a21 = v2.fma(xv, a21);
+            a31 = v3.fma(xv, a31);
+            xv = FloatVector.fromArray(F, x, x2 + k);
+            a02 = v0.fma(xv, a02);
+            a12 = v1.fma(xv, a12);
+            a22 = v2.fma(xv, a22);
+            a32 = v3.fma(xv, a32);
+            xv = FloatVector.fromArray(F, x, x3 + k);
+            a03 = v0.fma(xv, a03);
+            a13 = v1.fma(xv, a13);
+            a23 = v2.fma(xv, a23);
+            a33 = v3.fma(xv, a33);
+        }
+        a00.intoArray(red, 0);
+        a10.intoArray(red, L);
+        a20.intoArray(red, 2 * L);
+        a30.intoArray(red, 3 * L);
+        a01.intoArray(red, 4 * L);
+        a11.intoArray(red, 5 * L);
+        a21.intoArray(red, 6 * L);
+        a31.intoArray(red, 7 * L);
+        a02.intoArray(red, 8 * L);
+        a12.intoArray(red, 9 * L);
+        a22.intoArray(red, 10 * L);
+        a32.intoArray(red, 11 * L);
+        a03.intoArray(red, 12 * L);
+        a13.intoArray(red, 13 * L);
+        a23.intoArray(red, 14 * L);
+        a33.intoArray(red, 15 * L);
+    }
+
+    /** Four Q8_0 rows copied to {@code raw} times four sequences {@code cols} apart, half a block at a time. */
+    private static void fusedQ8x4(byte[] raw, int rb, int cols, float[] x, int xo, float[] red) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
+        for (int k = 0; k < cols; k += 16) {
+            int block = 34 * (k >> 5);
+            int q = block + 2 + (k & 16);
+            FloatVector v0 = q8Half(raw, block, q);
+            FloatVector v1 = q8Half(raw, rb + block, rb + q);
+            FloatVector v2 = q8Half(raw, 2 * rb + block, 2 * rb + q);
+            FloatVector v3 = q8Half(raw, 3 * rb + block, 3 * rb + q);
+            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+            a00 = v0.fma(xv, a00);
+            a10 = v1.fma(xv, a10);
+            a20 = v2.fma(xv, a20);
+            a30 = v3.fma(xv, a30);
+            xv = FloatVector.fromArray(F, x, x1 + k);
+            a01 = v0.fma(xv, a01);
+            a11 = v1.fma(xv, a11);
+            a21 = v2.fma(xv, a21);
+            a31 = v3.fma(xv, a31);
+            xv = FloatVector.fromArray(F, x, x2 + k);
+            a02 = v0.fma(xv, a02);
+            a12 = v1.fma(xv, a12);
+            a22 = v2.fma(xv, a22);
+            a32 = v3.fma(xv, a32);
+            xv = FloatVector.fromArray(F, x, x3 + k);
+            a03 = v0.fma(xv, a03);
+            a13 = v1.fma(xv, a13);
+            a23 = v2.fma(xv, a23);
+            a33 = v3.fma(xv, a33);
+        }
+        a00.intoArray(red, 0);
+        a10.intoArray(red, L);
+        a20.intoArray(red, 2 * L);
+        a30.intoArray(red, 3 * L);
+        a01.intoArray(red, 4 * L);
+        a11.intoArray(red, 5 * L);
+        a21.intoArray(red, 6 * L);
+        a31.intoArray(red, 7 * L);
+        a02.intoArray(red, 8 * L);
+        a12.intoArray(red, 9 * L);
+        a22.intoArray(red, 10 * L);
+        a32.intoArray(red, 11 * L);
+        a03.intoArray(red, 12 * L);
+        a13.intoArray(red, 13 * L);
+        a23.intoArray(red, 14 * L);
+        a33.intoArray(red, 15 * L);
+    }
+
+    /** 16 Q8_0 quants at {@code raw[q]} times the scale of their block at {@code raw[block]}. */
+    private static FloatVector q8Half(byte[] raw, int block, int q) {
+        float scale = Float.float16ToFloat((short) ((raw[block] & 0xff) | (raw[block + 1] << 8)));
+        return ((FloatVector) ByteVector.fromArray(B, raw, q).convertShape(VectorOperators.B2F, F, 0)).mul(scale);
+    }
+
+    /** Sums of accumulator {@code 4j + i} (sequence j, row i) from {@code red} into {@code out[o + j * rows + i]}. */
+    private static void store16(float[] red, float[] out, int rows, int o) {
+        for (int j = 0; j < 4; j++) {
+            for (int i = 0; i < 4; i++) {
+                out[o + j * rows + i] = reduce(red, (4 * j + i) * L);
+            }
+        }
     }
 
     private static void store4(float[] red, float[] out, int o) {
