@@ -59,6 +59,8 @@ public final class VectorKernels implements Kernels {
     static final int ROWS = 4;
     /** Sequences per register tile. */
     static final int TILE = 4;
+    /** Sequences per wide register tile of the scratch path. */
+    static final int WIDE_TILE = 6;
     /** Sequences per pass over the weights of a worker: their activations stay in L2 while the rows stream by. */
     static final int BATCH_CHUNK = 64;
     /** Up to this many sequences, Q8_0 rows are decoded in registers rather than through the scratch. */
@@ -211,6 +213,9 @@ public final class VectorKernels implements Kernels {
                 }
                 if (n == ROWS) {
                     int b = c0;
+                    for (; b + WIDE_TILE <= c1; b += WIDE_TILE) {
+                        tile4x6(ws, stride, xs, b, out, rows, g, red);
+                    }
                     for (; b + TILE <= c1; b += TILE) {
                         tile4x4(ws, stride, xs, b, out, rows, g, red);
                     }
@@ -400,6 +405,82 @@ public final class VectorKernels implements Kernels {
     private static void store4(float[] red, float[] out, int o) {
         for (int i = 0; i < 4; i++) {
             out[o + i] = reduce(red, i * L);
+        }
+    }
+
+    /** Four decoded rows times six sequences: 24 accumulators, the widest tile that stays in registers. */
+    private static void tile4x6(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
+        int x0 = b * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride, x4 = x3 + stride, x5 = x4 + stride;
+        int w1 = stride, w2 = 2 * stride, w3 = 3 * stride;
+        for (int k = 0; k < stride; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, ws, k);
+            FloatVector v1 = FloatVector.fromArray(F, ws, w1 + k);
+            FloatVector v2 = FloatVector.fromArray(F, ws, w2 + k);
+            FloatVector v3 = FloatVector.fromArray(F, ws, w3 + k);
+            FloatVector x = FloatVector.fromArray(F, xs, x0 + k);
+            a00 = v0.fma(x, a00);
+            a10 = v1.fma(x, a10);
+            a20 = v2.fma(x, a20);
+            a30 = v3.fma(x, a30);
+            x = FloatVector.fromArray(F, xs, x1 + k);
+            a01 = v0.fma(x, a01);
+            a11 = v1.fma(x, a11);
+            a21 = v2.fma(x, a21);
+            a31 = v3.fma(x, a31);
+            x = FloatVector.fromArray(F, xs, x2 + k);
+            a02 = v0.fma(x, a02);
+            a12 = v1.fma(x, a12);
+            a22 = v2.fma(x, a22);
+            a32 = v3.fma(x, a32);
+            x = FloatVector.fromArray(F, xs, x3 + k);
+            a03 = v0.fma(x, a03);
+            a13 = v1.fma(x, a13);
+            a23 = v2.fma(x, a23);
+            a33 = v3.fma(x, a33);
+            x = FloatVector.fromArray(F, xs, x4 + k);
+            a04 = v0.fma(x, a04);
+            a14 = v1.fma(x, a14);
+            a24 = v2.fma(x, a24);
+            a34 = v3.fma(x, a34);
+            x = FloatVector.fromArray(F, xs, x5 + k);
+            a05 = v0.fma(x, a05);
+            a15 = v1.fma(x, a15);
+            a25 = v2.fma(x, a25);
+            a35 = v3.fma(x, a35);
+        }
+        a00.intoArray(red, 0);
+        a10.intoArray(red, L);
+        a20.intoArray(red, 2 * L);
+        a30.intoArray(red, 3 * L);
+        a01.intoArray(red, 4 * L);
+        a11.intoArray(red, 5 * L);
+        a21.intoArray(red, 6 * L);
+        a31.intoArray(red, 7 * L);
+        a02.intoArray(red, 8 * L);
+        a12.intoArray(red, 9 * L);
+        a22.intoArray(red, 10 * L);
+        a32.intoArray(red, 11 * L);
+        a03.intoArray(red, 12 * L);
+        a13.intoArray(red, 13 * L);
+        a23.intoArray(red, 14 * L);
+        a33.intoArray(red, 15 * L);
+        a04.intoArray(red, 16 * L);
+        a14.intoArray(red, 17 * L);
+        a24.intoArray(red, 18 * L);
+        a34.intoArray(red, 19 * L);
+        a05.intoArray(red, 20 * L);
+        a15.intoArray(red, 21 * L);
+        a25.intoArray(red, 22 * L);
+        a35.intoArray(red, 23 * L);
+        for (int j = 0; j < WIDE_TILE; j++) {
+            int o = (b + j) * rows + r;
+            for (int i = 0; i < 4; i++) {
+                out[o + i] = reduce(red, (4 * j + i) * L);
+            }
         }
     }
 
@@ -941,7 +1022,7 @@ public final class VectorKernels implements Kernels {
 
     /** Per-thread buffers of the matmul: decoded rows, one raw row, and accumulator lanes to reduce. */
     static final class Workspace {
-        final float[] lanes = new float[ROWS * TILE * L];
+        final float[] lanes = new float[ROWS * WIDE_TILE * L];
         private float[] rows = new float[0];
         private byte[] bytes = new byte[0];
         private short[] shorts = new short[0];

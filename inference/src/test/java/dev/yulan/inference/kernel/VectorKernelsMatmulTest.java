@@ -1,6 +1,7 @@
 package dev.yulan.inference.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.yulan.inference.tensor.DType;
 import dev.yulan.inference.tensor.Matrix;
@@ -57,8 +58,7 @@ class VectorKernelsMatmulTest {
                                 float tolerance = 1e-5f * RandomData.magnitude(w, r, x, b * cols) + 1e-30f;
                                 assertThat(actual[b * rows + r])
                                         .as("%s %dx%d batch %d: b=%d r=%d", dtype, rows, cols, batch, b, r)
-                                        .isCloseTo(
-                                                expected[b * rows + r], org.assertj.core.data.Offset.offset(tolerance));
+                                        .isCloseTo(expected[b * rows + r], within(tolerance));
                             }
                         }
                     }
@@ -153,7 +153,7 @@ class VectorKernelsMatmulTest {
             scalar.matmul(w, x, expected, 2);
             vector.matmul(w, x, actual, 2);
             for (int i = 0; i < expected.length; i++) {
-                assertThat(actual[i]).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-4f));
+                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
             }
         }
     }

@@ -3,9 +3,9 @@ package dev.yulan.inference.kernel;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 
-/** Hand-run probe: speed of the 4x4 register tile alone, on cached data. */
-public final class TileProbeAccess {
-    private TileProbeAccess() {}
+/** Hand-run probe: GFLOP per CPU-second of the 4x4 register tile alone, on cached data. Args: stride batch. */
+public final class TileThroughput {
+    private TileThroughput() {}
 
     public static void main(String[] args) {
         int stride = Integer.parseInt(args[0]);
