@@ -182,6 +182,10 @@ public final class VectorKernels implements Kernels {
                     if (w.dtype() == DType.BF16) {
                         long p0 = g * w.rowBytes();
                         int b = c0;
+                        for (; b + WIDE_TILE <= c1; b += WIDE_TILE) {
+                            fusedBf16x6(w.data(), p0, w.rowBytes(), stride, xs, b * stride, red);
+                            store24(red, out, rows, b * rows + g);
+                        }
                         for (; b + TILE <= c1; b += TILE) {
                             fusedBf16x4(w.data(), p0, w.rowBytes(), stride, xs, b * stride, red);
                             store16(red, out, rows, b * rows + g);
@@ -334,6 +338,77 @@ public final class VectorKernels implements Kernels {
         a33.intoArray(red, 15 * L);
     }
 
+    /** Four BF16 rows from {@code p0} times six sequences {@code cols} apart; lanes of (seq j, row i) at 4j + i. */
+    private static void fusedBf16x6(MemorySegment seg, long p0, long rb, int cols, float[] x, int xo, float[] red) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
+        long p1 = p0 + rb, p2 = p1 + rb, p3 = p2 + rb;
+        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols, x4 = x3 + cols, x5 = x4 + cols;
+        for (int k = 0; k < cols; k += L) {
+            long d = 2L * k;
+            FloatVector v0 = bf16(seg, p0 + d);
+            FloatVector v1 = bf16(seg, p1 + d);
+            FloatVector v2 = bf16(seg, p2 + d);
+            FloatVector v3 = bf16(seg, p3 + d);
+            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+            a00 = v0.fma(xv, a00);
+            a10 = v1.fma(xv, a10);
+            a20 = v2.fma(xv, a20);
+            a30 = v3.fma(xv, a30);
+            xv = FloatVector.fromArray(F, x, x1 + k);
+            a01 = v0.fma(xv, a01);
+            a11 = v1.fma(xv, a11);
+            a21 = v2.fma(xv, a21);
+            a31 = v3.fma(xv, a31);
+            xv = FloatVector.fromArray(F, x, x2 + k);
+            a02 = v0.fma(xv, a02);
+            a12 = v1.fma(xv, a12);
+            a22 = v2.fma(xv, a22);
+            a32 = v3.fma(xv, a32);
+            xv = FloatVector.fromArray(F, x, x3 + k);
+            a03 = v0.fma(xv, a03);
+            a13 = v1.fma(xv, a13);
+            a23 = v2.fma(xv, a23);
+            a33 = v3.fma(xv, a33);
+            xv = FloatVector.fromArray(F, x, x4 + k);
+            a04 = v0.fma(xv, a04);
+            a14 = v1.fma(xv, a14);
+            a24 = v2.fma(xv, a24);
+            a34 = v3.fma(xv, a34);
+            xv = FloatVector.fromArray(F, x, x5 + k);
+            a05 = v0.fma(xv, a05);
+            a15 = v1.fma(xv, a15);
+            a25 = v2.fma(xv, a25);
+            a35 = v3.fma(xv, a35);
+        }
+        a00.intoArray(red, 0);
+        a10.intoArray(red, L);
+        a20.intoArray(red, 2 * L);
+        a30.intoArray(red, 3 * L);
+        a01.intoArray(red, 4 * L);
+        a11.intoArray(red, 5 * L);
+        a21.intoArray(red, 6 * L);
+        a31.intoArray(red, 7 * L);
+        a02.intoArray(red, 8 * L);
+        a12.intoArray(red, 9 * L);
+        a22.intoArray(red, 10 * L);
+        a32.intoArray(red, 11 * L);
+        a03.intoArray(red, 12 * L);
+        a13.intoArray(red, 13 * L);
+        a23.intoArray(red, 14 * L);
+        a33.intoArray(red, 15 * L);
+        a04.intoArray(red, 16 * L);
+        a14.intoArray(red, 17 * L);
+        a24.intoArray(red, 18 * L);
+        a34.intoArray(red, 19 * L);
+        a05.intoArray(red, 20 * L);
+        a15.intoArray(red, 21 * L);
+        a25.intoArray(red, 22 * L);
+        a35.intoArray(red, 23 * L);
+    }
+
     /** Four Q8_0 rows copied to {@code raw} times four sequences {@code cols} apart, half a block at a time. */
     private static void fusedQ8x4(byte[] raw, int rb, int cols, float[] x, int xo, float[] red) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
@@ -391,6 +466,15 @@ public final class VectorKernels implements Kernels {
     private static FloatVector q8Half(byte[] raw, int block, int q) {
         float scale = Float.float16ToFloat((short) ((raw[block] & 0xff) | (raw[block + 1] << 8)));
         return ((FloatVector) ByteVector.fromArray(B, raw, q).convertShape(VectorOperators.B2F, F, 0)).mul(scale);
+    }
+
+    /** Sums of accumulator {@code 4j + i} (sequence j < 6, row i) from {@code red} into {@code out[o + j * rows + i]}. */
+    private static void store24(float[] red, float[] out, int rows, int o) {
+        for (int j = 0; j < WIDE_TILE; j++) {
+            for (int i = 0; i < 4; i++) {
+                out[o + j * rows + i] = reduce(red, (4 * j + i) * L);
+            }
+        }
     }
 
     /** Sums of accumulator {@code 4j + i} (sequence j, row i) from {@code red} into {@code out[o + j * rows + i]}. */
