@@ -1,6 +1,7 @@
 package dev.yulan.inference.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.yulan.inference.tensor.DType;
 import dev.yulan.inference.tensor.Matrix;
@@ -57,8 +58,7 @@ class VectorKernelsMatmulTest {
                                 float tolerance = 1e-5f * RandomData.magnitude(w, r, x, b * cols) + 1e-30f;
                                 assertThat(actual[b * rows + r])
                                         .as("%s %dx%d batch %d: b=%d r=%d", dtype, rows, cols, batch, b, r)
-                                        .isCloseTo(
-                                                expected[b * rows + r], org.assertj.core.data.Offset.offset(tolerance));
+                                        .isCloseTo(expected[b * rows + r], within(tolerance));
                             }
                         }
                     }
@@ -112,6 +112,37 @@ class VectorKernelsMatmulTest {
     }
 
     @Test
+    void staysBitIdenticalOnceTheJitHasCompiledTheKernels() {
+        // The first calls run interpreted, the later ones compiled by C2: results must not change with the tier.
+        SplittableRandom random = new SplittableRandom(5);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType dtype : new DType[] {DType.BF16, DType.Q8_0, DType.Q4_0}) {
+                int rows = 8;
+                int cols = 64;
+                int batch = 5;
+                Matrix w = RandomData.matrix(arena, random, dtype, rows, cols);
+                float[] x = RandomData.floats(random, batch * cols);
+                float[][] alone = new float[batch][rows];
+                for (int b = 0; b < batch; b++) {
+                    vector.matmul(w, Arrays.copyOfRange(x, b * cols, (b + 1) * cols), alone[b], 1);
+                }
+                float[] out = new float[batch * rows];
+                float[] single = new float[rows];
+                for (int iteration = 0; iteration < 3000; iteration++) {
+                    vector.matmul(w, x, out, batch);
+                    vector.matmul(w, Arrays.copyOfRange(x, 0, cols), single, 1);
+                }
+                for (int b = 0; b < batch; b++) {
+                    assertThat(Arrays.copyOfRange(out, b * rows, (b + 1) * rows))
+                            .as("%s sequence %d", dtype, b)
+                            .containsExactly(alone[b]);
+                }
+                assertThat(single).as("%s alone, compiled", dtype).containsExactly(alone[0]);
+            }
+        }
+    }
+
+    @Test
     void readsWeightsConfinedToTheCallingThread() {
         SplittableRandom random = new SplittableRandom(4);
         try (Arena arena = Arena.ofConfined()) {
@@ -122,7 +153,7 @@ class VectorKernelsMatmulTest {
             scalar.matmul(w, x, expected, 2);
             vector.matmul(w, x, actual, 2);
             for (int i = 0; i < expected.length; i++) {
-                assertThat(actual[i]).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-4f));
+                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
             }
         }
     }

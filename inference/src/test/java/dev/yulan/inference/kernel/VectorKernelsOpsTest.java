@@ -9,6 +9,7 @@ import dev.yulan.inference.tensor.Elements;
 import dev.yulan.inference.tensor.Matrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -127,9 +128,9 @@ class VectorKernelsOpsTest {
                     MemorySegment actualKv = arena.allocate(off + 4L * n);
                     scalar.store(expectedKv, off, dtype, values, 1, n);
                     vector.store(actualKv, off, dtype, values, 1, n);
-                    assertThat(actualKv.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                    assertThat(actualKv.toArray(ValueLayout.JAVA_BYTE))
                             .as("%s store %d", dtype, n)
-                            .containsExactly(expectedKv.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                            .containsExactly(expectedKv.toArray(ValueLayout.JAVA_BYTE));
 
                     float[] q = RandomData.floats(random, n + 3);
                     float expectedDot = scalar.dot(q, 3, expectedKv, off, dtype, n);

@@ -8,6 +8,7 @@ import dev.yulan.inference.tensor.Matrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -62,16 +63,27 @@ public final class MatmulThroughput {
         float[] out = new float[batch * w0.rows()];
         long flopsPerPass = 2L * w0.rows() * w0.cols() * batch * ws.length;
         long bytesPerPass = w0.byteSize() * ws.length;
-        // Warm up (JIT) for about a second, then time about two seconds of passes.
-        int passes = 0;
-        long warmStart = System.nanoTime();
-        while (System.nanoTime() - warmStart < 1_000_000_000L) {
-            for (Matrix w : ws) {
-                kernels.matmul(w, x, out, batch);
+        // Warm up until the JIT has settled (half-second windows stop getting faster), then time about two seconds.
+        double best = 0;
+        int passes = 1;
+        for (int window = 0; window < 20; window++) {
+            long windowStart = System.nanoTime();
+            int count = 0;
+            while (System.nanoTime() - windowStart < 500_000_000L) {
+                for (Matrix w : ws) {
+                    kernels.matmul(w, x, out, batch);
+                }
+                count++;
             }
-            passes++;
+            double rate = count / (double) (System.nanoTime() - windowStart);
+            passes = (int) Math.max(1, rate * 2e9);
+            if (window >= 2 && rate < best * 1.05) {
+                break;
+            }
+            best = Math.max(best, rate);
         }
-        passes = (int) Math.max(1, passes * 2e9 / (System.nanoTime() - warmStart));
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long cpuStart = os.getProcessCpuTime();
         long start = System.nanoTime();
         for (int p = 0; p < passes; p++) {
             for (Matrix w : ws) {
@@ -79,11 +91,13 @@ public final class MatmulThroughput {
             }
         }
         double nanos = System.nanoTime() - start;
+        double cpuNanos = os.getProcessCpuTime() - cpuStart;
         double gbs = (double) bytesPerPass * passes / nanos;
         double gflops = (double) flopsPerPass * passes / nanos;
         System.out.printf(
                 Locale.ROOT,
-                "%-5s %dx%d batch %3d: %6.1f GB/s (%.2f of bandwidth)  %6.1f GFLOP/s (%.2f of peak)  %8.1f rows*seq/us%n",
+                "%-5s %dx%d batch %3d: %6.1f GB/s (%.2f of bandwidth) %6.1f GFLOP/s (%.2f of peak);"
+                        + " per CPU-second %6.1f GB %6.1f GFLOP (cores busy %.2f)%n",
                 w0.dtype(),
                 w0.rows(),
                 w0.cols(),
@@ -92,7 +106,9 @@ public final class MatmulThroughput {
                 gbs / bandwidth,
                 gflops,
                 gflops / peak,
-                (double) w0.rows() * batch * ws.length * passes / nanos * 1000);
+                (double) bytesPerPass * passes / cpuNanos,
+                (double) flopsPerPass * passes / cpuNanos,
+                cpuNanos / nanos);
     }
 
     /** Distinct matrices of random weights totaling about {@code totalBytes}; one is random, the others copies. */
