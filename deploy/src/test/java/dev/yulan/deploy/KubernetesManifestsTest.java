@@ -204,6 +204,11 @@ class KubernetesManifestsTest {
             readiness.set(Readiness.ok());
             assertThat(get(client, server, ready).statusCode()).isEqualTo(200);
             assertThat(get(client, server, "/no-such-endpoint").statusCode()).isEqualTo(404);
+            for (String path : List.of(liveness, startup, ready)) {
+                assertThat(servedContext(client, server, path))
+                        .as("%s is an endpoint itself, not a longer path under one", path)
+                        .isEqualTo(path);
+            }
 
             String scraped = annotations.path("prometheus.io/path").asText();
             HttpResponse<String> metrics = get(client, server, scraped);
@@ -515,6 +520,19 @@ class KubernetesManifestsTest {
             }
         }
         return Long.parseLong(q);
+    }
+
+    /**
+     * The endpoint that serves a path: the JDK's HTTP server answers any path that starts with an endpoint's, so the
+     * shortest prefix that is not a 404 is the endpoint actually answering.
+     */
+    private static String servedContext(HttpClient client, MetricsServer server, String path) throws Exception {
+        for (int length = 2; length < path.length(); length++) {
+            if (get(client, server, path.substring(0, length)).statusCode() != 404) {
+                return path.substring(0, length);
+            }
+        }
+        return path;
     }
 
     private static HttpResponse<String> get(HttpClient client, MetricsServer server, String path) throws Exception {
