@@ -104,7 +104,11 @@ class DockerfileTest {
                 .anyMatch(flag -> flag.startsWith("-Xmx") || maxRamPercentageAtMost(flag, 25));
         // The runtime the entrypoint starts is the jlinked one.
         String javaHome = command.getFirst().substring(0, command.getFirst().length() - "/bin/java".length());
-        assertThat(jlinkStage().arguments("RUN")).anyMatch(run -> run.contains("--output " + javaHome));
+        Matcher output = Pattern.compile("--output (\\S+)")
+                .matcher(String.join(" ", jlinkStage().arguments("RUN")));
+        assertThat(output.find()).as("jlink --output").isTrue();
+        assertThat(dockerfile.finalStage().arguments("COPY"))
+                .contains("--from=" + jlinkStage().name() + " " + output.group(1) + " " + javaHome);
     }
 
     @Test
