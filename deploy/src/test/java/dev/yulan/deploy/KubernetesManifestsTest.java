@@ -27,10 +27,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.junit.jupiter.api.Test;
@@ -315,6 +318,28 @@ class KubernetesManifestsTest {
 
     @ParameterizedTest
     @MethodSource("kustomizations")
+    void prometheusTriggersQueryExportedMetrics(Path directory) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new ServingMetrics(registry);
+        String scrape = registry.scrape();
+        Pattern metric = Pattern.compile("\\byulan_[a-zA-Z0-9_]+\\b");
+        for (JsonNode trigger : Kustomization.load(directory)
+                .single("ScaledObject")
+                .path("spec")
+                .path("triggers")) {
+            if (!trigger.path("type").asText().equals("prometheus")) {
+                continue;
+            }
+            Matcher names =
+                    metric.matcher(trigger.path("metadata").path("query").asText());
+            while (names.find()) {
+                assertThat(scrape).as("KEDA queries %s", names.group()).contains("\n" + names.group());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("kustomizations")
     void memoryLimitHoldsTheKvBudgetAndTheHeap(Path directory) {
         Kustomization kustomization = Kustomization.load(directory);
         JsonNode container = container(kustomization);
@@ -515,7 +540,7 @@ class KubernetesManifestsTest {
                 "Ki", 1L << 10, "Mi", 1L << 20, "Gi", 1L << 30, "Ti", 1L << 40, "k", 1L << 10, "m", 1L << 20, "g",
                 1L << 30);
         for (var unit : units.entrySet()) {
-            if (q.endsWith(unit.getKey()) || q.endsWith(unit.getKey().toUpperCase(java.util.Locale.ROOT))) {
+            if (q.endsWith(unit.getKey()) || q.endsWith(unit.getKey().toUpperCase(Locale.ROOT))) {
                 return Long.parseLong(q.substring(0, q.length() - unit.getKey().length())) * unit.getValue();
             }
         }
