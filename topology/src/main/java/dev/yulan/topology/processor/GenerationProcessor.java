@@ -22,6 +22,7 @@ import dev.yulan.topology.store.StoreNames;
 import dev.yulan.topology.store.TokenIds;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -68,6 +69,8 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     private int shard;
     private EngineEvents events;
     private Cancellable punctuation;
+    /** Set once the engine cancelled one of this task's requests: it is shutting down, so nothing more is submitted. */
+    private boolean engineReleased;
 
     /** Submitted to the engine, by request id. */
     private final Map<String, Submission> running = new HashMap<>();
@@ -170,6 +173,9 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
 
     /** Submits waiting conversation heads while the task is below its limit. */
     private void fillSlots(long timestamp) {
+        if (engineReleased) {
+            return; // the engine is going away: what waits stays in the store for the next init
+        }
         while (running.size() < config.maxInflightPerTask() && !waiting.isEmpty()) {
             submit(waiting.poll().key(), timestamp);
         }
@@ -236,6 +242,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         long now = context.currentSystemTimeMs();
         Map<Submission, GenerationResult> finished = new LinkedHashMap<>();
         Set<Submission> touched = new LinkedHashSet<>();
+        List<Submission> released = new ArrayList<>();
         for (EngineEvents.Event event : events.drain()) {
             Submission submission = event.submission();
             if (running.get(submission.requestId) != submission) {
@@ -250,7 +257,13 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
                         touched.add(submission);
                     }
                 }
-                case EngineEvents.Done done -> finished.put(submission, done.result());
+                case EngineEvents.Done done -> {
+                    if (done.result().finishReason() == FinishReason.CANCELLED) {
+                        released.add(submission);
+                    } else {
+                        finished.put(submission, done.result());
+                    }
+                }
             }
         }
         for (Submission submission : touched) {
@@ -260,6 +273,13 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         }
         for (Map.Entry<Submission, GenerationResult> done : finished.entrySet()) {
             complete(done.getKey(), done.getValue(), now);
+        }
+        for (Submission submission : released) {
+            // This task never cancels: the engine let go of the request (it is closing, or dropped the shard). That is
+            // not the request's end: it stays in the store, ahead of its conversation, and runs again on the next
+            // init, with the tokens sent so far skipped.
+            running.remove(submission.requestId);
+            engineReleased = true;
         }
         fillSlots(now);
     }
