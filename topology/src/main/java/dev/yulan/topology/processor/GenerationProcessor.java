@@ -251,6 +251,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
             switch (event) {
                 case EngineEvents.Token token -> {
                     int index = token.token().index();
+                    submission.deliveredChars += token.token().textDelta().length();
                     if (index >= submission.emittedTokens + submission.pendingTokenIds.size()) {
                         submission.pendingTokenIds.add(token.token().tokenId());
                         submission.pendingText.append(token.token().textDelta());
@@ -315,6 +316,10 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     }
 
     private void complete(Submission submission, GenerationResult result, long now) {
+        String text = result.text() == null ? "" : result.text();
+        if (text.length() > submission.deliveredChars) {
+            submission.pendingText.append(text, submission.deliveredChars, text.length());
+        }
         forwardChunk(submission, result.finishReason(), now);
         InflightRequest entry = inflight.get(submission.key.encode());
         running.remove(submission.requestId);

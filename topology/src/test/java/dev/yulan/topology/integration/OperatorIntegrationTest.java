@@ -143,6 +143,31 @@ class OperatorIntegrationTest {
     }
 
     @Test
+    void textHeldBackForAStopStringThatNeverCompletesReachesTheLastChunk() throws Exception {
+        Names names = names("held");
+        startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        String alone = generateAlone("Once upon a time", 24).text();
+        // A stop string starting with the text's last characters: the engine holds them back until the end.
+        String stop = alone.substring(alone.length() - 3) + "qqqq";
+        PromptRequest request = PromptRequest.newBuilder()
+                .setRequestId("held-1")
+                .setPrompt("Once upon a time")
+                .setMaxTokens(24)
+                .setTemperature(0f)
+                .setStop(List.of(stop))
+                .setStream(true)
+                .build();
+        send(names, "held", avro.encode(request));
+
+        Completion completion = awaitCompletions(names, List.of("held-1")).get("held-1");
+        List<CompletionChunk> chunks =
+                awaitFinalChunks(names, List.of("held-1")).get("held-1");
+        Generated expected = generate("held-1", new Prompt.Text("Once upon a time"), TurnPlanner.sampling(request));
+        assertThat(expected.text()).isEqualTo(alone);
+        assertMatches(completion, chunks, expected);
+    }
+
+    @Test
     void aSecondTurnThroughKafkaReusesTheFirstTurnsKvFromThePrefixCache() throws Exception {
         Names names = names("turns");
         startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
@@ -272,6 +297,26 @@ class OperatorIntegrationTest {
         opened.remove(operator);
 
         startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        assertExactlyOnceWithTheUninterruptedText(names, ids);
+    }
+
+    @Test
+    void anOperatorRestartedOnTheSameEngineResubmitsItsRequestsUnderTheSameIds() throws Exception {
+        Names names = names("same-engine");
+        // Slow enough that the requests are still running in the engine when their tasks close (and drop their shards).
+        ControlledEngine engine = new ControlledEngine(openEngine(), Duration.ofMillis(10));
+        Operator operator = startOperator(names, engine);
+        List<String> ids = sendRestartWorkload(names);
+        try (CommittedRecords<CompletionChunk> chunks =
+                new CommittedRecords<>(broker.bootstrapServers(), names.chunks(), CompletionChunk.class)) {
+            chunks.awaitUntil(seen -> !tokensOf(seen, "plain").isEmpty(), WAIT, "a first chunk of plain");
+        }
+        operator.close();
+        opened.remove(operator);
+
+        Operator restarted = new Operator(config(names), engine, streamsSettings(names, stateDir));
+        opened.add(restarted);
+        restarted.start();
         assertExactlyOnceWithTheUninterruptedText(names, ids);
     }
 
@@ -576,26 +621,27 @@ class OperatorIntegrationTest {
                 Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
             Operator.createTopics(admin, config);
         }
-        Operator operator = new Operator(
-                config,
-                engine,
-                Map.of(
-                        StreamsConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        broker.bootstrapServers(),
-                        StreamsConfig.APPLICATION_ID_CONFIG,
-                        names.applicationId(),
-                        StreamsConfig.STATE_DIR_CONFIG,
-                        stateDirectory.toString(),
-                        // A crashed member is noticed after this (the broker's minimum), not the default 45 s.
-                        StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
-                        6000,
-                        StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
-                        1000));
+        Operator operator = new Operator(config, engine, streamsSettings(names, stateDirectory));
         opened.add(operator);
         beforeStart.accept(operator.streams());
         operator.start();
         awaitTrue(() -> operator.state() == KafkaStreams.State.RUNNING, "the operator to run");
         return operator;
+    }
+
+    private static Map<String, Object> streamsSettings(Names names, Path stateDirectory) {
+        return Map.of(
+                StreamsConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers(),
+                StreamsConfig.APPLICATION_ID_CONFIG,
+                names.applicationId(),
+                StreamsConfig.STATE_DIR_CONFIG,
+                stateDirectory.toString(),
+                // A crashed member is noticed after this (the broker's minimum), not the default 45 s.
+                StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
+                6000,
+                StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
+                1000);
     }
 
     /** Sends a record to the prompt topic and returns where it went, {@code partition@offset}. */
