@@ -140,6 +140,12 @@ class OperatorIntegrationTest {
         assertThat(completions.get("avro-1").getConversationId()).isEqualTo("avro-conversation");
         assertThat(completions.get("avro-1").getModel()).isEqualTo("stories260K");
         assertThat(operator.state()).isEqualTo(KafkaStreams.State.RUNNING);
+        try (Admin admin =
+                Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+            assertThat(admin.listTransactions().all().get())
+                    .as("transactional producers of the operator (exactly_once_v2, its default)")
+                    .anySatisfy(t -> assertThat(t.transactionalId()).startsWith(names.applicationId()));
+        }
     }
 
     @Test
