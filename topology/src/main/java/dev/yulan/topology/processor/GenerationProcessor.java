@@ -104,6 +104,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         this.history = context.getStateStore(StoreNames.HISTORY);
         this.shard = context.taskId().partition();
         this.events = new EngineEvents();
+        this.engineReleased = false;
         recoverInflight();
         this.punctuation =
                 context.schedule(config.punctuationInterval(), PunctuationType.WALL_CLOCK_TIME, now -> drain());

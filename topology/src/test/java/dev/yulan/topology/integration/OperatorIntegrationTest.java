@@ -29,6 +29,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -216,7 +218,7 @@ class OperatorIntegrationTest {
             unknownFingerprint[i] = (byte) 0x5A;
         }
         String longPrompt = "Once upon a time there was a little girl who liked to play. ".repeat(60);
-        Map<String, byte[]> bad = new java.util.LinkedHashMap<>();
+        Map<String, byte[]> bad = new LinkedHashMap<>();
         bad.put("garbage", new byte[] {0x00, (byte) 0xFF, 0x10, 0x42, 0x7F});
         bad.put("unknown fingerprint", unknownFingerprint);
         bad.put("truncated json", utf8("{\"prompt\": \"Once"));
@@ -236,7 +238,7 @@ class OperatorIntegrationTest {
                 names,
                 "good",
                 utf8("{\"request_id\":\"good-1\",\"prompt\":\"Lily\",\"max_tokens\":24,\"temperature\":0}"));
-        Map<String, String> offsets = new java.util.HashMap<>();
+        Map<String, String> offsets = new HashMap<>();
         for (Map.Entry<String, byte[]> entry : bad.entrySet()) {
             offsets.put(send(names, "bad-" + entry.getKey().replace(' ', '-'), entry.getValue()), entry.getKey());
         }
@@ -449,7 +451,7 @@ class OperatorIntegrationTest {
     }
 
     private void assertExactlyOnceWithTheUninterruptedText(Names names, List<String> ids) throws Exception {
-        Map<String, Generated> expected = new java.util.HashMap<>();
+        Map<String, Generated> expected = new HashMap<>();
         expected.put("plain", generateAlone("Once upon a time", 40));
         PromptRequest sampled = json.decode(
                 utf8("{\"request_id\":\"sampled\",\"prompt\":\"One day\",\"max_tokens\":40,\"temperature\":0.9,"
