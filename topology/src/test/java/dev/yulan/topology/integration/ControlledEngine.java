@@ -9,6 +9,8 @@ import dev.yulan.inference.engine.ModelInfo;
 import dev.yulan.inference.engine.ServingEngine;
 import dev.yulan.inference.engine.TokenEvent;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -29,6 +31,8 @@ final class ControlledEngine implements Engine {
     private volatile int holdFromIndex = Integer.MAX_VALUE;
     private volatile int blockFromIndex = Integer.MAX_VALUE;
     private final CountDownLatch blocked = new CountDownLatch(1);
+    /** Per request (order matters within one), what is held back; guarded by itself. */
+    private final List<List<Runnable>> held = new ArrayList<>();
 
     ControlledEngine(ServingEngine engine, Duration perToken) {
         this.engine = engine;
@@ -45,8 +49,9 @@ final class ControlledEngine implements Engine {
     }
 
     /**
-     * From now on the operator hears only the first {@code tokens} tokens of each request, and never its end: to the
-     * operator every request stays in the middle of its generation (the engine itself runs on and finishes).
+     * From now on the operator hears only the first {@code tokens} tokens of each request, and not its end until
+     * {@link #release()}: to the operator every request stays in the middle of its generation (the engine itself runs
+     * on and finishes).
      */
     void holdAfter(int tokens) {
         holdFromIndex = tokens;
@@ -76,6 +81,10 @@ final class ControlledEngine implements Engine {
         if (crashOnSubmit.remove(request.requestId())) {
             throw new IllegalStateException("simulated crash while submitting " + request.requestId());
         }
+        List<Runnable> mine = new ArrayList<>();
+        synchronized (held) {
+            held.add(mine);
+        }
         return engine.submit(request, new GenerationListener() {
             @Override
             public void onToken(TokenEvent event) {
@@ -86,7 +95,7 @@ final class ControlledEngine implements Engine {
                         Thread.currentThread().interrupt();
                     }
                 }
-                if (event.index() >= holdFromIndex) {
+                if (holdOrPass(mine, event.index() >= holdFromIndex, () -> deliver(listener, event))) {
                     return;
                 }
                 if (event.index() >= blockFromIndex) {
@@ -98,18 +107,45 @@ final class ControlledEngine implements Engine {
                     }
                     return;
                 }
-                tokensDelivered.incrementAndGet();
-                listener.onToken(event);
+                deliver(listener, event);
             }
 
             @Override
             public void onComplete(GenerationResult result) {
-                if (result.completionTokens() > holdFromIndex) {
-                    return;
+                if (!holdOrPass(mine, result.completionTokens() > holdFromIndex, () -> listener.onComplete(result))) {
+                    listener.onComplete(result);
                 }
-                listener.onComplete(result);
             }
         });
+    }
+
+    private void deliver(GenerationListener listener, TokenEvent event) {
+        tokensDelivered.incrementAndGet();
+        listener.onToken(event);
+    }
+
+    /**
+     * Keeps an event back while it is to be held, and everything after it too (so that order is kept); true when kept.
+     */
+    private boolean holdOrPass(List<Runnable> queue, boolean hold, Runnable delivery) {
+        synchronized (held) {
+            if (hold || !queue.isEmpty()) {
+                queue.add(delivery);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** Delivers everything held back, in order, and holds nothing from now on. */
+    void release() {
+        synchronized (held) {
+            holdFromIndex = Integer.MAX_VALUE;
+            for (List<Runnable> queue : held) {
+                queue.forEach(Runnable::run);
+                queue.clear();
+            }
+        }
     }
 
     @Override
