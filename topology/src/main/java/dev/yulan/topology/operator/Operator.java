@@ -10,6 +10,7 @@ import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -25,6 +26,7 @@ public final class Operator implements AutoCloseable {
 
     private final Topology topology;
     private final KafkaStreams streams;
+    private final boolean staticMember;
 
     /**
      * @param streamsSettings Kafka Streams settings ({@code bootstrap.servers} at least); they override
@@ -34,6 +36,9 @@ public final class Operator implements AutoCloseable {
         this.topology = TopologyFactory.build(config, engine);
         Properties properties = streamsDefaults();
         properties.putAll(streamsSettings);
+        this.staticMember = properties.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
+                || properties.containsKey(StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG))
+                || properties.containsKey(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG));
         this.streams = new KafkaStreams(topology, properties);
     }
 
@@ -77,9 +82,17 @@ public final class Operator implements AutoCloseable {
         return streams.state();
     }
 
-    /** Stops the stream threads (committing, closing tasks and so dropping their KV shards). */
+    /**
+     * Stops the stream threads (committing, closing tasks and so dropping their KV shards). A dynamic member leaves the
+     * group, so that its partitions move at once (to a restarted instance too) instead of after the session timeout; a
+     * static member stays, so that it gets its partitions back when it returns within the session timeout.
+     */
     public boolean close(Duration timeout) {
-        return streams.close(timeout);
+        return streams.close(CloseOptions.timeout(timeout)
+                .withGroupMembershipOperation(
+                        staticMember
+                                ? CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP
+                                : CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
     }
 
     @Override

@@ -22,6 +22,7 @@ import dev.yulan.topology.store.StoreNames;
 import dev.yulan.topology.store.TokenIds;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -68,6 +69,8 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     private int shard;
     private EngineEvents events;
     private Cancellable punctuation;
+    /** Set once the engine cancelled one of this task's requests: it is shutting down, so nothing more is submitted. */
+    private boolean engineReleased;
 
     /** Submitted to the engine, by request id. */
     private final Map<String, Submission> running = new HashMap<>();
@@ -101,6 +104,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         this.history = context.getStateStore(StoreNames.HISTORY);
         this.shard = context.taskId().partition();
         this.events = new EngineEvents();
+        this.engineReleased = false;
         recoverInflight();
         this.punctuation =
                 context.schedule(config.punctuationInterval(), PunctuationType.WALL_CLOCK_TIME, now -> drain());
@@ -170,6 +174,9 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
 
     /** Submits waiting conversation heads while the task is below its limit. */
     private void fillSlots(long timestamp) {
+        if (engineReleased) {
+            return; // the engine is going away: what waits stays in the store for the next init
+        }
         while (running.size() < config.maxInflightPerTask() && !waiting.isEmpty()) {
             submit(waiting.poll().key(), timestamp);
         }
@@ -236,6 +243,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         long now = context.currentSystemTimeMs();
         Map<Submission, GenerationResult> finished = new LinkedHashMap<>();
         Set<Submission> touched = new LinkedHashSet<>();
+        List<Submission> released = new ArrayList<>();
         for (EngineEvents.Event event : events.drain()) {
             Submission submission = event.submission();
             if (running.get(submission.requestId) != submission) {
@@ -244,13 +252,20 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
             switch (event) {
                 case EngineEvents.Token token -> {
                     int index = token.token().index();
+                    submission.deliveredChars += token.token().textDelta().length();
                     if (index >= submission.emittedTokens + submission.pendingTokenIds.size()) {
                         submission.pendingTokenIds.add(token.token().tokenId());
                         submission.pendingText.append(token.token().textDelta());
                         touched.add(submission);
                     }
                 }
-                case EngineEvents.Done done -> finished.put(submission, done.result());
+                case EngineEvents.Done done -> {
+                    if (done.result().finishReason() == FinishReason.CANCELLED) {
+                        released.add(submission);
+                    } else {
+                        finished.put(submission, done.result());
+                    }
+                }
             }
         }
         for (Submission submission : touched) {
@@ -260,6 +275,13 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         }
         for (Map.Entry<Submission, GenerationResult> done : finished.entrySet()) {
             complete(done.getKey(), done.getValue(), now);
+        }
+        for (Submission submission : released) {
+            // This task never cancels: the engine let go of the request (it is closing, or dropped the shard). That is
+            // not the request's end: it stays in the store, ahead of its conversation, and runs again on the next
+            // init, with the tokens sent so far skipped.
+            running.remove(submission.requestId);
+            engineReleased = true;
         }
         fillSlots(now);
     }
@@ -295,6 +317,10 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     }
 
     private void complete(Submission submission, GenerationResult result, long now) {
+        String text = result.text() == null ? "" : result.text();
+        if (text.length() > submission.deliveredChars) {
+            submission.pendingText.append(text, submission.deliveredChars, text.length());
+        }
         forwardChunk(submission, result.finishReason(), now);
         InflightRequest entry = inflight.get(submission.key.encode());
         running.remove(submission.requestId);

@@ -18,6 +18,13 @@ final class Submission {
     int emittedTokens;
 
     int nextSeq;
+    /**
+     * Characters of text the engine has delivered with this submission's tokens, skipped ones included (a resubmission
+     * delivers every token again): what the final text holds beyond it was held back (a partial stop string, an
+     * incomplete character) and goes into the last chunk.
+     */
+    int deliveredChars;
+
     final List<Integer> pendingTokenIds = new ArrayList<>();
     final StringBuilder pendingText = new StringBuilder();
 
