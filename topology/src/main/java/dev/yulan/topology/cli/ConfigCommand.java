@@ -1,6 +1,7 @@
 package dev.yulan.topology.cli;
 
 import dev.yulan.topology.config.ConfigLoader;
+import dev.yulan.topology.config.OperatorConfig;
 import dev.yulan.topology.config.RuntimeConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ public final class ConfigCommand implements Callable<Integer> {
 
     /** Every key definition the operator reads; commands that load configuration use this loader. */
     public static ConfigLoader loader() {
-        return new ConfigLoader(RuntimeConfig.CONFIG_DEF);
+        return new ConfigLoader(RuntimeConfig.CONFIG_DEF, OperatorConfig.configDef());
     }
 
     /** The {@code --config FILE} and {@code --set key=value} options, for any command that loads configuration. */

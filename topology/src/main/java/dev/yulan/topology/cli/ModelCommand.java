@@ -2,7 +2,6 @@ package dev.yulan.topology.cli;
 
 import dev.yulan.inference.model.Checkpoint;
 import dev.yulan.inference.model.LoadOptions;
-import dev.yulan.inference.model.LoadProgress;
 import dev.yulan.inference.model.ModelConfig;
 import dev.yulan.inference.model.ModelLoader;
 import dev.yulan.inference.model.ModelWeights;
@@ -91,9 +90,9 @@ public final class ModelCommand implements Runnable {
             s = headDim != null ? s.withHeadDim(headDim) : s;
             s = vocab != null ? s.withVocab(vocab) : s;
             DType type = ModelLoader.plainDType(dtype);
-            PrintWriter err = spec.commandLine().getErr();
             long start = System.nanoTime();
-            SyntheticCheckpoint.write(out, s, type, seed, shards, new ProgressLine(err, "writing"));
+            SyntheticCheckpoint.write(
+                    out, s, type, seed, shards, new ProgressBar("writing " + out.getFileName(), System.err));
             ModelConfig config = s.config(SyntheticCheckpoint.torchDtype(type));
             spec.commandLine()
                     .getOut()
@@ -171,31 +170,6 @@ public final class ModelCommand implements Runnable {
     }
 
     /** Progress of a long write as one line on stderr, redrawn in place at every whole percent. */
-    private static final class ProgressLine implements LoadProgress {
-
-        private final PrintWriter err;
-        private final String what;
-        private int shownPercent = -1;
-
-        ProgressLine(PrintWriter err, String what) {
-            this.err = err;
-            this.what = what;
-        }
-
-        @Override
-        public synchronized void update(long bytesDone, long bytesTotal) {
-            int percent = bytesTotal == 0 ? 100 : (int) (100 * bytesDone / bytesTotal);
-            if (percent != shownPercent) {
-                shownPercent = percent;
-                err.printf(Locale.ROOT, "\r%s %3d%% (%s of %s)", what, percent, bytes(bytesDone), bytes(bytesTotal));
-                if (percent == 100) {
-                    err.println();
-                }
-                err.flush();
-            }
-        }
-    }
-
     static String describeShape(ModelConfig c) {
         return c.numLayers() + " layers, hidden " + c.hiddenSize() + ", intermediate " + c.intermediateSize() + ", "
                 + c.numHeads() + " heads / " + c.numKvHeads() + " kv heads (GQA " + c.groupSize() + ":1), head_dim "

@@ -2,7 +2,9 @@ package dev.yulan.topology.operator;
 
 import dev.yulan.inference.engine.Engine;
 import dev.yulan.topology.config.OperatorConfig;
+import dev.yulan.topology.processor.DeadLetterListener;
 import dev.yulan.topology.processor.TopologyFactory;
+import dev.yulan.topology.store.StoreSuppliers;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +33,13 @@ public final class Operator implements AutoCloseable {
      *     {@link #streamsDefaults()}
      */
     public Operator(OperatorConfig config, Engine engine, Map<String, ?> streamsSettings) {
-        this.topology = TopologyFactory.build(config, engine);
+        this(config, engine, streamsSettings, DeadLetterListener.NONE);
+    }
+
+    /** As above, telling {@code deadLetters} of every record sent to the dead-letter topic (for metrics). */
+    public Operator(
+            OperatorConfig config, Engine engine, Map<String, ?> streamsSettings, DeadLetterListener deadLetters) {
+        this.topology = TopologyFactory.build(config, engine, StoreSuppliers.persistent(), deadLetters);
         Properties properties = streamsDefaults();
         properties.putAll(streamsSettings);
         this.streams = new KafkaStreams(topology, properties);
