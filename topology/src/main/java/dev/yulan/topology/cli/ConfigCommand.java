@@ -57,6 +57,24 @@ public final class ConfigCommand implements Callable<Integer> {
         public ConfigLoader.EffectiveConfig load() {
             return loader().load(Optional.ofNullable(file), sets);
         }
+
+        /**
+         * As {@link #load()}, with {@code defaults} (each {@code key=value}) applied as the lowest {@code --set}
+         * entries (the user's own --set wins over them) and {@code flags} after every {@code --set} (they win).
+         */
+        public ConfigLoader.EffectiveConfig load(List<String> defaults, List<String> flags) {
+            List<String> all = new ArrayList<>(defaults);
+            all.addAll(sets);
+            all.addAll(flags);
+            return loader().load(Optional.ofNullable(file), all);
+        }
+
+        /** As {@link #load()}, with {@code flags} (each {@code key=value}) after every {@code --set}: they win. */
+        public ConfigLoader.EffectiveConfig load(List<String> flags) {
+            List<String> all = new ArrayList<>(sets);
+            all.addAll(flags);
+            return loader().load(Optional.ofNullable(file), all);
+        }
     }
 
     @Option(names = "--list", description = "List every key: name, type, default and meaning.")
