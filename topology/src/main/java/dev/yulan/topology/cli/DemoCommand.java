@@ -119,7 +119,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
         if (prompts < 0) {
             throw new IllegalArgumentException("--prompts must be 0 or more");
         }
-        BrokerCommand.quietKafkaLogs();
+        quietLogs();
         PrintStream out = System.out;
         PrintStream err = System.err;
         boolean terminal = Transcript.stdoutIsTerminal();
@@ -302,6 +302,16 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             }
             out.print("you> ");
             out.flush();
+        }
+    }
+
+    /** A demo shows the conversation: Kafka's retries and notices are noise there, its errors are not. */
+    private static void quietLogs() {
+        for (String logger : new String[] {"kafka", "org.apache.kafka", "state.change.logger"}) {
+            String property = "org.slf4j.simpleLogger.log." + logger;
+            if (System.getProperty(property) == null) {
+                System.setProperty(property, "error");
+            }
         }
     }
 

@@ -3,8 +3,9 @@ package dev.yulan.topology.client;
 import dev.yulan.schemas.Completion;
 import dev.yulan.schemas.CompletionChunk;
 import java.io.PrintStream;
+import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -29,7 +30,16 @@ public final class Transcript implements CompletionFeed.Listener {
     private final boolean prefixes;
     private final Predicate<String> conversationFilter;
     private final Map<String, String> colourByConversation = new HashMap<>();
-    private final Set<String> streamed = new HashSet<>();
+    /** Text shown so far per request still streaming. */
+    private final Map<String, StringBuilder> streamed = new HashMap<>();
+    /** Requests already completed (their late chunks are not shown again), the most recent few thousand. */
+    private final Set<String> finished = Collections.newSetFromMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 10_000;
+        }
+    });
+
     private final Map<String, Integer> nextSeq = new HashMap<>();
     private final Map<String, CompletableFuture<Completion>> waiting = new ConcurrentHashMap<>();
     private String speaking;
@@ -64,12 +74,15 @@ public final class Transcript implements CompletionFeed.Listener {
             return;
         }
         String request = chunk.getRequestId();
+        if (finished.contains(request)) {
+            return; // the completion (read first, from the other topic) already showed the whole text
+        }
         int expected = nextSeq.getOrDefault(request, 0);
         if (chunk.getSeq() < expected) {
             return; // already shown
         }
         nextSeq.put(request, chunk.getSeq() + 1);
-        streamed.add(request);
+        streamed.computeIfAbsent(request, r -> new StringBuilder()).append(chunk.getText());
         write(chunk.getConversationId(), chunk.getText());
     }
 
@@ -77,9 +90,16 @@ public final class Transcript implements CompletionFeed.Listener {
     public synchronized void onCompletion(Completion completion) {
         String conversation = completion.getConversationId();
         if (conversationFilter.test(conversation)) {
-            if (!streamed.remove(completion.getRequestId())) {
-                write(conversation, completion.getText());
+            // Chunks and completions are on different topics, so the completion may arrive before the last chunks:
+            // show whatever the chunks have not shown yet, and ignore those chunks later.
+            StringBuilder shown = streamed.remove(completion.getRequestId());
+            String text = completion.getText();
+            if (shown == null) {
+                write(conversation, text);
+            } else if (text.startsWith(shown.toString())) {
+                write(conversation, text.substring(shown.length()));
             }
+            finished.add(completion.getRequestId());
             nextSeq.remove(completion.getRequestId());
             endLine();
             String summary = summary(completion);
