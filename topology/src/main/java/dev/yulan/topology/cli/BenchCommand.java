@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks, reported next to this machine's measured limits.",
-        subcommands = {BenchCommand.Engine.class})
+        subcommands = {BenchCommand.Engine.class, BenchEndToEndCommand.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec
