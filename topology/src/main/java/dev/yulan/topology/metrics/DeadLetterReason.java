@@ -41,8 +41,8 @@ public enum DeadLetterReason {
     }
 
     /**
-     * The category of a dead letter's one-line reason, as the operator writes them: decoding failures are {@link
-     * #MALFORMED} or {@link #UNKNOWN_SCHEMA}, a prompt beyond the context {@link #PROMPT_TOO_LONG}, everything else the
+     * The category of a dead letter's one-line reason, as the operator writes them: records that do not decode (or do
+     * not match the schema) are {@link #MALFORMED} or {@link #UNKNOWN_SCHEMA}, a prompt beyond the context {@link #PROMPT_TOO_LONG}, everything else the
      * reader or the engine refuses {@link #INVALID_REQUEST}.
      */
     public static DeadLetterReason classify(String reason) {
@@ -56,7 +56,11 @@ public enum DeadLetterReason {
         if (text.contains("the context holds") || text.contains("longer than the context")) {
             return PROMPT_TOO_LONG;
         }
-        if (text.contains("not avro single-object")
+        if (text.contains("neither avro")
+                || text.contains("not avro single-object")
+                || text.contains("unknown field '")
+                || text.contains("missing required field '")
+                || text.contains("must not be null")
                 || text.contains("corrupt avro")
                 || text.contains("unreadable json")
                 || text.contains("empty json")
