@@ -92,7 +92,15 @@ public final class ModelCommand implements Runnable {
             DType type = ModelLoader.plainDType(dtype);
             long start = System.nanoTime();
             SyntheticCheckpoint.write(
-                    out, s, type, seed, shards, new ProgressBar("writing " + out.getFileName(), System.err));
+                    out,
+                    s,
+                    type,
+                    seed,
+                    shards,
+                    new ProgressBar(
+                            "writing " + out.getFileName(),
+                            spec.commandLine().getErr(),
+                            ProgressBar.stderrIsTerminal()));
             ModelConfig config = s.config(SyntheticCheckpoint.torchDtype(type));
             spec.commandLine()
                     .getOut()
