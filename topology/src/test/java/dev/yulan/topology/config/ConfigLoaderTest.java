@@ -151,6 +151,13 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void misspelledTopicKeyIsAnErrorNotATopicSetting() {
+        assertThatThrownBy(() -> loader.load(Optional.empty(), Map.of(), List.of("topic.prompt=mine")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("did you mean 'topic.prompts'?");
+    }
+
+    @Test
     void misspelledPrefixedKafkaKeyIsAnErrorWithSuggestion() {
         assertThatThrownBy(() -> loader.load(Optional.empty(), Map.of(), List.of("producer.lingr.ms=5")))
                 .isInstanceOf(ConfigException.class)
