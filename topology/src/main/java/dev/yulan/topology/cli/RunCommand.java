@@ -99,6 +99,7 @@ public final class RunCommand implements Callable<Integer> {
             }
             err.println("yulan: stopping (committing in-flight work to the stores) ...");
         } finally {
+            err.println("yulan: stopped");
             closed.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -106,7 +107,6 @@ public final class RunCommand implements Callable<Integer> {
                 // the JVM is already exiting: the hook is running
             }
         }
-        err.println("yulan: stopped");
         return 0;
     }
 
