@@ -22,6 +22,11 @@ import picocli.CommandLine.Option;
         name = "model",
         mixinStandardHelpOptions = true,
         description = "Inspect models and synthesize random-weight test models.",
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  ./yulan model info --model models/stories260K",
+            "  ./yulan model synth --shape yulan-mini --layers 8 --out /tmp/yulan8",
+        },
         subcommands = {ModelCommand.Synth.class, ModelCommand.Info.class, LogitsCommand.class})
 public final class ModelCommand implements Runnable {
 
@@ -37,7 +42,12 @@ public final class ModelCommand implements Runnable {
     @Command(
             name = "synth",
             mixinStandardHelpOptions = true,
-            description = "Write a random-weight model (config, safetensors, tokenizer) in YuLan-Mini's layout.")
+            description = "Write a random-weight model (config, safetensors, tokenizer) in YuLan-Mini's layout.",
+            footerHeading = "%nExamples:%n",
+            footer = {
+                "  ./yulan model synth --out /tmp/tiny",
+                "  ./yulan model synth --shape yulan-mini --layers 8 --dtype bf16 --out /tmp/yulan8",
+            })
     static final class Synth implements Callable<Integer> {
 
         @CommandLine.Spec
@@ -120,7 +130,9 @@ public final class ModelCommand implements Runnable {
     @Command(
             name = "info",
             mixinStandardHelpOptions = true,
-            description = "Print a model's architecture, size, dtypes, bytes read per token and memory needs.")
+            description = "Print a model's architecture, size, dtypes, bytes read per token and memory needs.",
+            footerHeading = "%nExamples:%n",
+            footer = {"  ./yulan model info --model models/stories260K"})
     static final class Info implements Callable<Integer> {
 
         @CommandLine.Spec

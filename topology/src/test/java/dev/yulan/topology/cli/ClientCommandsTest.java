@@ -190,7 +190,8 @@ class ClientCommandsTest {
 
     @Test
     void everyCommandHasHelpWithExamples() {
-        for (String command : new String[] {"run", "produce", "consume", "demo", "config", "broker"}) {
+        for (String command :
+                new String[] {"run", "produce", "consume", "demo", "config", "broker", "generate", "model", "bench"}) {
             Result help = yulan(command, "--help");
             assertThat(help.status()).isZero();
             assertThat(help.out()).as(command).contains("Examples:");
