@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Show the configuration keys (--list), or the effective configuration: each value and where it came"
-                    + " from (default, properties file, YULAN_* environment variable, --set).",
+                    + " from (default, properties file, YULAN_* environment variable, --set), followed by the Kafka"
+                    + " Streams defaults the operator sets and nothing overrode.",
         },
         footerHeading = "%nExamples:%n",
         footer = {
@@ -36,7 +37,7 @@ public final class ConfigCommand implements Callable<Integer> {
 
     /** Every key definition the operator reads; commands that load configuration use this loader. */
     public static ConfigLoader loader() {
-        return new ConfigLoader(RuntimeConfig.CONFIG_DEF, OperatorConfig.configDef());
+        return new ConfigLoader(RuntimeConfig.configDef(), OperatorConfig.configDef());
     }
 
     /** The {@code --config FILE} and {@code --set key=value} options, for any command that loads configuration. */
@@ -119,6 +120,12 @@ public final class ConfigCommand implements Callable<Integer> {
                     ? String.valueOf(config.values().get(key))
                     : config.kafka().get(key);
             out.printf(format, key, hideSecrets(key, value), origin.getValue());
+        }
+        for (var kafkaDefault : new TreeMap<>(Operator.streamsDefaults()).entrySet()) {
+            String key = kafkaDefault.getKey().toString();
+            if (!config.origins().containsKey(key)) {
+                out.printf(format, key, kafkaDefault.getValue(), "operator default");
+            }
         }
         out.flush();
         return 0;

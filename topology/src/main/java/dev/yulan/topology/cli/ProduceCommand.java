@@ -109,7 +109,8 @@ public final class ProduceCommand implements Callable<Integer> {
                     ClientSettings.consumer(effective),
                     topics,
                     CompletionFeed.Start.END,
-                    new OnlyRequest(request.getRequestId(), transcript))) {
+                    true,
+                    new OnlyRequest(request.getRequestId(), transcript, done))) {
                 sender.send(conversation, request);
                 Completion completion = done.get(timeoutSeconds, TimeUnit.SECONDS);
                 return "error".equals(completion.getFinishReason()) ? 1 : 0;
@@ -123,8 +124,17 @@ public final class ProduceCommand implements Callable<Integer> {
         }
     }
 
-    /** Passes on only one request's records. */
-    private record OnlyRequest(String requestId, Transcript transcript) implements CompletionFeed.Listener {
+    /** Passes on only one request's records; its dead letter fails the wait with the operator's reason. */
+    private record OnlyRequest(String requestId, Transcript transcript, CompletableFuture<Completion> done)
+            implements CompletionFeed.Listener {
+        @Override
+        public void onDeadLetter(dev.yulan.schemas.DeadLetter letter) {
+            if (requestId.equals(letter.getRequestId())) {
+                done.completeExceptionally(
+                        new IllegalArgumentException("the operator rejected " + requestId + ": " + letter.getReason()));
+            }
+        }
+
         @Override
         public void onChunk(dev.yulan.schemas.CompletionChunk chunk) {
             if (chunk.getRequestId().equals(requestId)) {

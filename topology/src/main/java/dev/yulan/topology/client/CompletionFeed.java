@@ -2,6 +2,7 @@ package dev.yulan.topology.client;
 
 import dev.yulan.schemas.Completion;
 import dev.yulan.schemas.CompletionChunk;
+import dev.yulan.schemas.DeadLetter;
 import dev.yulan.schemas.codec.RecordCodec;
 import dev.yulan.schemas.codec.RecordFormat;
 import dev.yulan.schemas.codec.RecordFormatException;
@@ -36,6 +37,9 @@ public final class CompletionFeed implements AutoCloseable {
 
         /** A record that could not be read. */
         default void onUnreadable(String topic, String reason) {}
+
+        /** A rejected request (only when the feed follows the dead-letter topic too). */
+        default void onDeadLetter(DeadLetter letter) {}
     }
 
     /** Where to start reading. */
@@ -49,13 +53,15 @@ public final class CompletionFeed implements AutoCloseable {
     private final Listener listener;
     private final RecordCodec<CompletionChunk> chunkCodec = RecordCodec.of(CompletionChunk.class, RecordFormat.AVRO);
     private final RecordCodec<Completion> completionCodec = RecordCodec.of(Completion.class, RecordFormat.AVRO);
+    private final RecordCodec<DeadLetter> deadLetterCodec = RecordCodec.of(DeadLetter.class, RecordFormat.AVRO);
     private final Thread thread;
     private final CountDownLatch done = new CountDownLatch(1);
     private final Map<TopicPartition, Long> endOffsets;
     private volatile boolean caughtUp;
     private volatile RuntimeException failure;
 
-    private CompletionFeed(Map<String, Object> clientSettings, Topics topics, Start start, Listener listener) {
+    private CompletionFeed(
+            Map<String, Object> clientSettings, Topics topics, Start start, boolean deadLetters, Listener listener) {
         Map<String, Object> settings = new HashMap<>(clientSettings);
         settings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -67,7 +73,10 @@ public final class CompletionFeed implements AutoCloseable {
         this.listener = listener;
         try {
             List<TopicPartition> partitions = new ArrayList<>();
-            for (String topic : List.of(topics.chunks(), topics.completions())) {
+            List<String> followed = deadLetters
+                    ? List.of(topics.chunks(), topics.completions(), topics.deadLetter())
+                    : List.of(topics.chunks(), topics.completions());
+            for (String topic : followed) {
                 List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(15));
                 if (infos == null || infos.isEmpty()) {
                     throw new IllegalStateException("topic " + topic + " does not exist (is the operator running?)");
@@ -97,7 +106,13 @@ public final class CompletionFeed implements AutoCloseable {
     /** Starts following; returns once positions are fixed (anything produced afterwards will be seen). */
     public static CompletionFeed start(
             Map<String, Object> clientSettings, Topics topics, Start start, Listener listener) {
-        CompletionFeed feed = new CompletionFeed(clientSettings, topics, start, listener);
+        return start(clientSettings, topics, start, false, listener);
+    }
+
+    /** As above; with {@code deadLetters} the dead-letter topic is followed too ({@link Listener#onDeadLetter}). */
+    public static CompletionFeed start(
+            Map<String, Object> clientSettings, Topics topics, Start start, boolean deadLetters, Listener listener) {
+        CompletionFeed feed = new CompletionFeed(clientSettings, topics, start, deadLetters, listener);
         feed.thread.start();
         return feed;
     }
@@ -130,6 +145,8 @@ public final class CompletionFeed implements AutoCloseable {
         try {
             if (record.topic().equals(topics.chunks())) {
                 listener.onChunk(chunkCodec.decode(record.value()));
+            } else if (record.topic().equals(topics.deadLetter())) {
+                listener.onDeadLetter(deadLetterCodec.decode(record.value()));
             } else {
                 listener.onCompletion(completionCodec.decode(record.value()));
             }

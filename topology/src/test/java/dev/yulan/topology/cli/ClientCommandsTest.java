@@ -141,6 +141,27 @@ class ClientCommandsTest {
     }
 
     @Test
+    void produceWaitFailsWithTheOperatorsReasonWhenTheRequestIsRejected() {
+        Result result = yulan(
+                "produce",
+                "--bootstrap-servers",
+                broker.bootstrapServers(),
+                "--conversation",
+                "c3",
+                "--temperature",
+                "5",
+                "--wait",
+                "--timeout",
+                "120",
+                "Once upon a time");
+        assertThat(result.status()).isEqualTo(1);
+        assertThat(result.err().strip())
+                .startsWith("yulan: the operator rejected c3-")
+                .contains("temperature 5.0 out of range [0, 2]")
+                .doesNotContain("\n");
+    }
+
+    @Test
     void produceNeedsAConversation() {
         Result result = yulan("produce", "--bootstrap-servers", broker.bootstrapServers(), "hello");
         assertThat(result.status()).isEqualTo(2);

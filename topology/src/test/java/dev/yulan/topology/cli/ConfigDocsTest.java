@@ -31,7 +31,7 @@ class ConfigDocsTest {
         cli.setOut(new PrintWriter(out, true));
         assertThat(cli.execute("config", "--list")).isZero();
         String markdown = ConfigCommand.markdown();
-        for (String key : RuntimeConfig.CONFIG_DEF.names()) {
+        for (String key : RuntimeConfig.configDef().names()) {
             assertThat(markdown).contains("| `" + key + "` |");
             assertThat(out.toString()).contains(key);
         }
