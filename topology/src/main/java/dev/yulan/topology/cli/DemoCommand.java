@@ -111,6 +111,9 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
     @Mixin
     ConfigCommand.Options config;
 
+    /** What {@link #await} returns for a dead-lettered request (compared by identity). */
+    private final Completion rejected = new Completion();
+
     /** Counted down by Ctrl-C (the shutdown hook) or by a test. */
     final CountDownLatch stop = new CountDownLatch(1);
 
@@ -204,6 +207,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                         ClientSettings.consumer(effective),
                         runtime.operatorConfig().topics(),
                         CompletionFeed.Start.END,
+                        true,
                         transcript);
                 PromptSender sender = new PromptSender(
                         ClientSettings.producer(effective),
@@ -225,7 +229,7 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
                 if (completion == null) {
                     return 130; // stopped
                 }
-                if ("error".equals(completion.getFinishReason())) {
+                if (completion == rejected || "error".equals(completion.getFinishReason())) {
                     failures++;
                 }
             }
@@ -253,6 +257,9 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             } catch (TimeoutException e) {
                 // keep waiting
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof Transcript.RejectedException) {
+                    return rejected; // the transcript showed why
+                }
                 throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
             }
         }

@@ -2,6 +2,7 @@ package dev.yulan.topology.client;
 
 import dev.yulan.schemas.Completion;
 import dev.yulan.schemas.CompletionChunk;
+import dev.yulan.schemas.DeadLetter;
 import java.io.PrintStream;
 import java.util.Collections;
 import java.util.HashMap;
@@ -109,6 +110,29 @@ public final class Transcript implements CompletionFeed.Listener {
             out.flush();
         }
         completionOf(completion.getRequestId()).complete(completion);
+    }
+
+    /** Thrown into {@link #completionOf} when the operator dead-letters the request; the transcript shows why. */
+    public static final class RejectedException extends RuntimeException {
+        public RejectedException(String message) {
+            super(message);
+        }
+    }
+
+    @Override
+    public synchronized void onDeadLetter(DeadLetter letter) {
+        String request = letter.getRequestId();
+        CompletableFuture<Completion> waiter = request == null ? null : waiting.get(request);
+        if (waiter == null) {
+            return;
+        }
+        endLine();
+        String line = "-- rejected: " + letter.getReason();
+        out.println(colour ? "\u001b[31m" + line + RESET : line);
+        speaking = null;
+        out.flush();
+        waiter.completeExceptionally(
+                new RejectedException("the operator rejected " + request + ": " + letter.getReason()));
     }
 
     @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.yulan.schemas.Completion;
 import dev.yulan.schemas.CompletionChunk;
+import dev.yulan.schemas.DeadLetter;
 import dev.yulan.schemas.Timings;
 import dev.yulan.schemas.Usage;
 import java.io.ByteArrayOutputStream;
@@ -57,6 +58,15 @@ class TranscriptTest {
         assertThat(out()).startsWith("[a] Once upon\n[a] -- stop, 3 prompt tokens (0 cached) + 2 generated");
         assertThat(out()).doesNotContain("upon upon");
         assertThat(transcript.completionOf("ra")).isCompleted();
+    }
+
+    @Test
+    void aDeadLetterOfAnAwaitedRequestFailsItsWaitWithTheReason() {
+        var done = transcript.completionOf("r9");
+        transcript.onDeadLetter(new DeadLetter("yulan.prompts", 0, 4L, 0L, null, null, "empty prompt", "r9"));
+        transcript.onDeadLetter(new DeadLetter("yulan.prompts", 0, 5L, 0L, null, null, "other", "not-awaited"));
+        assertThat(out()).isEqualTo("-- rejected: empty prompt\n");
+        assertThat(done).isCompletedExceptionally();
     }
 
     @Test
