@@ -158,7 +158,12 @@ public final class DemoCommand implements java.util.concurrent.Callable<Integer>
             }
             EffectiveConfig effective = config.load(defaults, flags);
             try (OperatorRuntime runtime = OperatorRuntime.start(effective, Map.of(), null, err)) {
-                return serve(runtime, effective, broker, out, err, terminal);
+                int status = serve(runtime, effective, broker, out, err, terminal);
+                if (stop.getCount() == 0) {
+                    err.println();
+                    err.println("yulan demo: stopping (the operator, then the engine, then the broker) ...");
+                }
+                return status;
             }
         } finally {
             if (broker != null) {
