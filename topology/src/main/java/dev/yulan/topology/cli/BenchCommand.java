@@ -38,7 +38,12 @@ import picocli.CommandLine.Option;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks, reported next to this machine's measured limits.",
-        subcommands = {BenchCommand.Engine.class})
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  ./yulan bench engine --model synth:yulan-mini --dtype q8_0 --batch 1,4,16",
+            "  ./yulan bench e2e --conversations 16 --turns 3 --json e2e.json",
+        },
+        subcommands = {BenchCommand.Engine.class, BenchEndToEndCommand.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec

@@ -67,7 +67,7 @@ public final class BrokerCommand implements Callable<Integer> {
     }
 
     /** The broker logs every partition and coordinator event at INFO; a terminal needs only the warnings. */
-    private static void quietKafkaLogs() {
+    static void quietKafkaLogs() {
         for (String logger : new String[] {"kafka", "org.apache.kafka", "state.change.logger"}) {
             String property = "org.slf4j.simpleLogger.log." + logger;
             if (System.getProperty(property) == null) {

@@ -2,7 +2,6 @@ package dev.yulan.topology.cli;
 
 import dev.yulan.inference.model.Checkpoint;
 import dev.yulan.inference.model.LoadOptions;
-import dev.yulan.inference.model.LoadProgress;
 import dev.yulan.inference.model.ModelConfig;
 import dev.yulan.inference.model.ModelLoader;
 import dev.yulan.inference.model.ModelWeights;
@@ -23,6 +22,11 @@ import picocli.CommandLine.Option;
         name = "model",
         mixinStandardHelpOptions = true,
         description = "Inspect models and synthesize random-weight test models.",
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  ./yulan model info --model models/stories260K",
+            "  ./yulan model synth --shape yulan-mini --layers 8 --out /tmp/yulan8",
+        },
         subcommands = {ModelCommand.Synth.class, ModelCommand.Info.class, LogitsCommand.class})
 public final class ModelCommand implements Runnable {
 
@@ -38,7 +42,12 @@ public final class ModelCommand implements Runnable {
     @Command(
             name = "synth",
             mixinStandardHelpOptions = true,
-            description = "Write a random-weight model (config, safetensors, tokenizer) in YuLan-Mini's layout.")
+            description = "Write a random-weight model (config, safetensors, tokenizer) in YuLan-Mini's layout.",
+            footerHeading = "%nExamples:%n",
+            footer = {
+                "  ./yulan model synth --out /tmp/tiny",
+                "  ./yulan model synth --shape yulan-mini --layers 8 --dtype bf16 --out /tmp/yulan8",
+            })
     static final class Synth implements Callable<Integer> {
 
         @CommandLine.Spec
@@ -91,9 +100,17 @@ public final class ModelCommand implements Runnable {
             s = headDim != null ? s.withHeadDim(headDim) : s;
             s = vocab != null ? s.withVocab(vocab) : s;
             DType type = ModelLoader.plainDType(dtype);
-            PrintWriter err = spec.commandLine().getErr();
             long start = System.nanoTime();
-            SyntheticCheckpoint.write(out, s, type, seed, shards, new ProgressLine(err, "writing"));
+            SyntheticCheckpoint.write(
+                    out,
+                    s,
+                    type,
+                    seed,
+                    shards,
+                    new ProgressBar(
+                            "writing " + out.getFileName(),
+                            spec.commandLine().getErr(),
+                            ProgressBar.stderrIsTerminal()));
             ModelConfig config = s.config(SyntheticCheckpoint.torchDtype(type));
             spec.commandLine()
                     .getOut()
@@ -113,7 +130,9 @@ public final class ModelCommand implements Runnable {
     @Command(
             name = "info",
             mixinStandardHelpOptions = true,
-            description = "Print a model's architecture, size, dtypes, bytes read per token and memory needs.")
+            description = "Print a model's architecture, size, dtypes, bytes read per token and memory needs.",
+            footerHeading = "%nExamples:%n",
+            footer = {"  ./yulan model info --model models/stories260K"})
     static final class Info implements Callable<Integer> {
 
         @CommandLine.Spec
@@ -171,31 +190,6 @@ public final class ModelCommand implements Runnable {
     }
 
     /** Progress of a long write as one line on stderr, redrawn in place at every whole percent. */
-    private static final class ProgressLine implements LoadProgress {
-
-        private final PrintWriter err;
-        private final String what;
-        private int shownPercent = -1;
-
-        ProgressLine(PrintWriter err, String what) {
-            this.err = err;
-            this.what = what;
-        }
-
-        @Override
-        public synchronized void update(long bytesDone, long bytesTotal) {
-            int percent = bytesTotal == 0 ? 100 : (int) (100 * bytesDone / bytesTotal);
-            if (percent != shownPercent) {
-                shownPercent = percent;
-                err.printf(Locale.ROOT, "\r%s %3d%% (%s of %s)", what, percent, bytes(bytesDone), bytes(bytesTotal));
-                if (percent == 100) {
-                    err.println();
-                }
-                err.flush();
-            }
-        }
-    }
-
     static String describeShape(ModelConfig c) {
         return c.numLayers() + " layers, hidden " + c.hiddenSize() + ", intermediate " + c.intermediateSize() + ", "
                 + c.numHeads() + " heads / " + c.numKvHeads() + " kv heads (GQA " + c.groupSize() + ":1), head_dim "

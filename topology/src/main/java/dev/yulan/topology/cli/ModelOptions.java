@@ -1,11 +1,9 @@
 package dev.yulan.topology.cli;
 
-import dev.yulan.inference.engine.EngineOptions;
 import dev.yulan.inference.engine.ServingEngine;
-import dev.yulan.inference.model.LoadOptions;
 import dev.yulan.inference.scheduler.SchedulerConfig;
 import dev.yulan.inference.tensor.DType;
-import java.nio.file.Files;
+import dev.yulan.topology.runtime.ModelSource;
 import java.nio.file.Path;
 import java.util.Locale;
 import picocli.CommandLine.Option;
@@ -15,9 +13,10 @@ public final class ModelOptions {
 
     @Option(
             names = "--model",
-            paramLabel = "DIR",
-            description = "A Hugging Face model directory (config.json, model.safetensors, tokenizer.json). "
-                    + "Default: the bundled tiny model (stories260K).")
+            paramLabel = "MODEL",
+            description = "A Hugging Face model directory (config.json, model.safetensors, tokenizer.json) or a hub id"
+                    + " owner/name[@revision] (from the local Hugging Face cache, else downloaded). Default: the"
+                    + " bundled tiny model (stories260K).")
     String model;
 
     @Option(
@@ -29,28 +28,13 @@ public final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads. Default: one per core.")
     int threads;
 
-    /** The bundled demo model, next to the launcher. */
-    public static Path bundledModel() {
-        String home = System.getProperty("yulan.home");
-        Path base = home != null ? Path.of(home) : Path.of(".");
-        Path model = base.resolve("models").resolve("stories260K");
-        if (!Files.isDirectory(model) && home == null) {
-            model = Path.of("..", "models", "stories260K");
-        }
-        return model;
+    /** The model directory to load: the bundled one when none was given, else a local directory or a hub id. */
+    public Path modelDirectory() {
+        return source().directory(System.err);
     }
 
-    /** The model directory to load; the bundled one when none was given. */
-    public Path modelDirectory() {
-        if (model == null) {
-            return bundledModel();
-        }
-        Path dir = Path.of(model);
-        if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException(
-                    "--model " + model + ": no such directory (give a Hugging Face model directory)");
-        }
-        return dir;
+    private ModelSource source() {
+        return ModelSource.of(model);
     }
 
     public DType quantizeType() {
@@ -70,9 +54,6 @@ public final class ModelOptions {
 
     /** Loads the model and starts an engine, with {@code scheduler} limits or the model's defaults when null. */
     public ServingEngine openEngine(SchedulerConfig scheduler) {
-        Path dir = modelDirectory();
-        LoadOptions load = LoadOptions.defaults().withQuantize(quantizeType());
-        String id = model == null ? "stories260K (bundled)" : dir.getFileName().toString();
-        return ServingEngine.open(dir, new EngineOptions(load, threads, scheduler, id));
+        return source().open(quantizeType(), threads, scheduler, System.err);
     }
 }

@@ -11,6 +11,10 @@ import picocli.CommandLine.Command;
         description = "Serve the YuLan-Mini language model inside Kafka Streams.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            DemoCommand.class,
+            RunCommand.class,
+            ProduceCommand.class,
+            ConsumeCommand.class,
             GenerateCommand.class,
             ModelCommand.class,
             BenchCommand.class,

@@ -2,6 +2,8 @@ package dev.yulan.topology.config;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -25,6 +27,7 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.ConfigKey;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
@@ -190,9 +193,32 @@ public final class ConfigLoader {
         return null;
     }
 
-    /** {@code topic.*} configures Kafka Streams' internal topics; the broker checks those names. */
+    /**
+     * {@code topic.*} configures Kafka Streams' internal topics with a topic setting ({@code topic.segment.bytes});
+     * anything else under {@code topic.} is a typo (our own keys {@code topic.prompts}, ... are checked first).
+     */
     private static boolean isTopicSetting(String key) {
-        return key.startsWith(StreamsConfig.TOPIC_PREFIX) && key.length() > StreamsConfig.TOPIC_PREFIX.length();
+        return key.startsWith(StreamsConfig.TOPIC_PREFIX)
+                && TOPIC_SETTINGS.contains(key.substring(StreamsConfig.TOPIC_PREFIX.length()));
+    }
+
+    /** Every topic setting Kafka's clients know: the values of {@link TopicConfig}'s {@code *_CONFIG} constants. */
+    private static final Set<String> TOPIC_SETTINGS = topicSettings();
+
+    private static Set<String> topicSettings() {
+        Set<String> names = new TreeSet<>();
+        for (Field field : TopicConfig.class.getFields()) {
+            if (Modifier.isStatic(field.getModifiers())
+                    && field.getType() == String.class
+                    && field.getName().endsWith("_CONFIG")) {
+                try {
+                    names.add((String) field.get(null));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return Collections.unmodifiableSet(names);
     }
 
     private static void validate(ConfigKey definition, String key, String value, String origin) {

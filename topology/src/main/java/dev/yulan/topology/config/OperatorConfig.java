@@ -25,6 +25,7 @@ public final class OperatorConfig extends AbstractConfig {
     public static final String TOPIC_DEAD_LETTER = "topic.dead.letter";
     public static final String TOPIC_PARTITIONS = "topic.partitions";
     public static final String TOPIC_REPLICATION_FACTOR = "topic.replication.factor";
+    public static final String TOPIC_CREATE_MISSING = "topic.create.missing";
     public static final String OUTPUT_FORMAT = "output.format";
     public static final String PUNCTUATION_INTERVAL_MS = "punctuation.interval.ms";
     public static final String MAX_INFLIGHT_PER_TASK = "max.inflight.per.task";
@@ -80,6 +81,13 @@ public final class OperatorConfig extends AbstractConfig {
                         (short) -1,
                         Importance.MEDIUM,
                         "Replication factor of the topics the operator creates; -1 takes the broker's default.")
+                .define(
+                        TOPIC_CREATE_MISSING,
+                        Type.BOOLEAN,
+                        true,
+                        Importance.MEDIUM,
+                        "Create the operator's topics at startup when they are missing (needs the CreateTopics ACL);"
+                                + " false expects them to exist.")
                 .define(
                         OUTPUT_FORMAT,
                         Type.STRING,
@@ -180,6 +188,10 @@ public final class OperatorConfig extends AbstractConfig {
 
     public int topicPartitions() {
         return getInt(TOPIC_PARTITIONS);
+    }
+
+    public boolean createMissingTopics() {
+        return getBoolean(TOPIC_CREATE_MISSING);
     }
 
     public short topicReplicationFactor() {

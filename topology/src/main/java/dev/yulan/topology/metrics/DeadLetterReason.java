@@ -39,4 +39,38 @@ public enum DeadLetterReason {
         }
         return OTHER;
     }
+
+    /**
+     * The category of a dead letter's one-line reason, as the operator writes them: records that do not decode (or do
+     * not match the schema) are {@link #MALFORMED} or {@link #UNKNOWN_SCHEMA}, a prompt beyond the context {@link #PROMPT_TOO_LONG}, everything else the
+     * reader or the engine refuses {@link #INVALID_REQUEST}.
+     */
+    public static DeadLetterReason classify(String reason) {
+        if (reason == null || reason.isBlank()) {
+            return OTHER;
+        }
+        String text = reason.toLowerCase(Locale.ROOT);
+        if (text.contains("unknown schema fingerprint")) {
+            return UNKNOWN_SCHEMA;
+        }
+        if (text.contains("the context holds") || text.contains("longer than the context")) {
+            return PROMPT_TOO_LONG;
+        }
+        if (text.contains("neither avro")
+                || text.contains("not avro single-object")
+                || text.contains("unknown field '")
+                || text.contains("missing required field '")
+                || text.contains("must not be null")
+                || text.contains("corrupt avro")
+                || text.contains("unreadable json")
+                || text.contains("empty json")
+                || text.contains("expected a json object")
+                || text.contains("empty record value")
+                || text.contains("tombstone")
+                || text.contains("not utf-8")
+                || text.contains("not valid base64")) {
+            return MALFORMED;
+        }
+        return INVALID_REQUEST;
+    }
 }

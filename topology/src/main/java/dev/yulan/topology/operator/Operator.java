@@ -2,7 +2,9 @@ package dev.yulan.topology.operator;
 
 import dev.yulan.inference.engine.Engine;
 import dev.yulan.topology.config.OperatorConfig;
+import dev.yulan.topology.processor.DeadLetterListener;
 import dev.yulan.topology.processor.TopologyFactory;
+import dev.yulan.topology.store.StoreSuppliers;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +35,13 @@ public final class Operator implements AutoCloseable {
      *     {@link #streamsDefaults()}
      */
     public Operator(OperatorConfig config, Engine engine, Map<String, ?> streamsSettings) {
-        this.topology = TopologyFactory.build(config, engine);
+        this(config, engine, streamsSettings, DeadLetterListener.NONE);
+    }
+
+    /** As above, telling {@code deadLetters} of every record sent to the dead-letter topic (for metrics). */
+    public Operator(
+            OperatorConfig config, Engine engine, Map<String, ?> streamsSettings, DeadLetterListener deadLetters) {
+        this.topology = TopologyFactory.build(config, engine, StoreSuppliers.persistent(), deadLetters);
         Properties properties = streamsDefaults();
         properties.putAll(streamsSettings);
         this.staticMember = properties.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
@@ -58,6 +66,8 @@ public final class Operator implements AutoCloseable {
         properties.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
         properties.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 300_000);
         properties.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
+        // The operator has no global state; this only opts in to Kafka 5.0's behaviour now (and silences its warning).
+        properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
         return properties;
     }
 

@@ -62,6 +62,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     private final RecordCodec<CompletionChunk> chunkCodec;
     private final RecordCodec<DeadLetter> deadLetterCodec;
     private final String modelId;
+    private final DeadLetterListener deadLetters;
 
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, InflightRequest> inflight;
@@ -86,7 +87,12 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     private record Waiting(InflightKey key, int priority) {}
 
     GenerationProcessor(Engine engine, OperatorConfig config) {
+        this(engine, config, DeadLetterListener.NONE);
+    }
+
+    GenerationProcessor(Engine engine, OperatorConfig config, DeadLetterListener deadLetters) {
         this.engine = engine;
+        this.deadLetters = deadLetters;
         this.config = config;
         int limit = Math.min(config.maxTokensLimit(), engine.model().contextLength());
         this.reader = new PromptReader(Math.min(config.defaultMaxTokens(), limit), limit);
@@ -384,6 +390,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
                 reason,
                 requestId);
         context.forward(new Record<>(key, deadLetterCodec.encode(letter), timestamp), TopologyFactory.DEAD_LETTER_SINK);
+        deadLetters.deadLettered(reason);
     }
 
     @Override

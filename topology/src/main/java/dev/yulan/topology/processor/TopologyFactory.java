@@ -29,10 +29,16 @@ public final class TopologyFactory {
     }
 
     public static Topology build(OperatorConfig config, Engine engine, StoreSuppliers stores) {
+        return build(config, engine, stores, DeadLetterListener.NONE);
+    }
+
+    /** The topology, telling {@code deadLetters} of every dead-lettered record. */
+    public static Topology build(
+            OperatorConfig config, Engine engine, StoreSuppliers stores, DeadLetterListener deadLetters) {
         Topics topics = config.topics();
         Topology topology = new Topology();
         topology.addSource(PROMPTS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.prompts());
-        topology.addProcessor(GENERATE, () -> new GenerationProcessor(engine, config), PROMPTS_SOURCE);
+        topology.addProcessor(GENERATE, () -> new GenerationProcessor(engine, config, deadLetters), PROMPTS_SOURCE);
         topology.addStateStore(stores.inflightBuilder(), GENERATE);
         topology.addStateStore(stores.historyBuilder(), GENERATE);
         topology.addSink(

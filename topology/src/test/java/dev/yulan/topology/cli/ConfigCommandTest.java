@@ -33,7 +33,9 @@ class ConfigCommandTest {
         assertThat(out.toString())
                 .containsPattern("metrics\\.port +9000 +--set")
                 .containsPattern("num\\.stream\\.threads +2 +--set")
-                .containsPattern("application\\.id +yulan-stream +default");
+                .containsPattern("application\\.id +yulan-stream +default")
+                .containsPattern("processing\\.guarantee +exactly_once_v2 +operator default")
+                .doesNotContainPattern("num\\.stream\\.threads +1 +operator default");
     }
 
     @Test

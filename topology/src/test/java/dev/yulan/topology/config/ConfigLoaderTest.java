@@ -19,7 +19,7 @@ class ConfigLoaderTest {
             .define("topic.prompts", ConfigDef.Type.STRING, "yulan.prompts", ConfigDef.Importance.HIGH, "Prompts.")
             .define("max.inflight", ConfigDef.Type.INT, 100, ConfigDef.Importance.LOW, "Limit.");
 
-    private final ConfigLoader loader = new ConfigLoader(RuntimeConfig.CONFIG_DEF, OPERATOR_KEYS);
+    private final ConfigLoader loader = new ConfigLoader(RuntimeConfig.configDef(), OPERATOR_KEYS);
 
     @TempDir
     Path dir;
@@ -151,6 +151,13 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void misspelledTopicKeyIsAnErrorNotATopicSetting() {
+        assertThatThrownBy(() -> loader.load(Optional.empty(), Map.of(), List.of("topic.prompt=mine")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("did you mean 'topic.prompts'?");
+    }
+
+    @Test
     void misspelledPrefixedKafkaKeyIsAnErrorWithSuggestion() {
         assertThatThrownBy(() -> loader.load(Optional.empty(), Map.of(), List.of("producer.lingr.ms=5")))
                 .isInstanceOf(ConfigException.class)
@@ -185,7 +192,7 @@ class ConfigLoaderTest {
 
     @Test
     void keyDefinedTwiceIsRejected() {
-        assertThatThrownBy(() -> new ConfigLoader(RuntimeConfig.CONFIG_DEF, RuntimeConfig.CONFIG_DEF))
+        assertThatThrownBy(() -> new ConfigLoader(RuntimeConfig.configDef(), RuntimeConfig.configDef()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("defined twice");
     }
@@ -202,10 +209,10 @@ class ConfigLoaderTest {
     void describeListsEveryKeyWithTypeDefaultAndMeaning() {
         String table = loader.describe();
 
-        assertThat(loader.list()).hasSize(RuntimeConfig.CONFIG_DEF.names().size() + 2);
+        assertThat(loader.list()).hasSize(RuntimeConfig.configDef().names().size() + 2);
         assertThat(table.lines().findFirst())
                 .hasValueSatisfying(header -> assertThat(header).contains("KEY", "TYPE", "DEFAULT", "MEANING"));
-        for (String key : RuntimeConfig.CONFIG_DEF.names()) {
+        for (String key : RuntimeConfig.configDef().names()) {
             assertThat(table).contains(key);
         }
         assertThat(table)
