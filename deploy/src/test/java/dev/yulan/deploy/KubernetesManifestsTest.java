@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.yulan.topology.cli.ConfigCommand;
 import dev.yulan.topology.config.ConfigLoader;
 import dev.yulan.topology.config.ConfigLoader.EffectiveConfig;
 import dev.yulan.topology.config.OperatorConfig;
@@ -69,9 +70,9 @@ class KubernetesManifestsTest {
         }
     }
 
-    /** The loader of the operator's keys: the runtime's and the topology's, plus Kafka's pass-through keys. */
+    /** The loader `yulan run` uses: the runtime's and the topology's keys, plus Kafka's pass-through keys. */
     private static ConfigLoader loader() {
-        return new ConfigLoader(RuntimeConfig.CONFIG_DEF, OperatorConfig.configDef());
+        return ConfigCommand.loader();
     }
 
     @Test
