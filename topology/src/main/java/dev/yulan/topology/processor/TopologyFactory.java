@@ -25,14 +25,20 @@ public final class TopologyFactory {
 
     /** The production topology: RocksDB stores. */
     public static Topology build(OperatorConfig config, Engine engine) {
-        return build(config, engine, StoreSuppliers.persistent());
+        return build(config, engine, StoreSuppliers.persistent(), new RunningGenerations());
     }
 
     public static Topology build(OperatorConfig config, Engine engine, StoreSuppliers stores) {
+        return build(config, engine, stores, new RunningGenerations());
+    }
+
+    /** @param running shared by every task of the instance, to stop and await its generations on shutdown */
+    public static Topology build(
+            OperatorConfig config, Engine engine, StoreSuppliers stores, RunningGenerations running) {
         Topics topics = config.topics();
         Topology topology = new Topology();
         topology.addSource(PROMPTS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.prompts());
-        topology.addProcessor(GENERATE, () -> new GenerationProcessor(engine, config), PROMPTS_SOURCE);
+        topology.addProcessor(GENERATE, () -> new GenerationProcessor(engine, config, running), PROMPTS_SOURCE);
         topology.addStateStore(stores.inflightBuilder(), GENERATE);
         topology.addStateStore(stores.historyBuilder(), GENERATE);
         topology.addSink(
