@@ -171,8 +171,10 @@ class HorizontalScalingTest {
     void aThirdInstanceJoiningUnderLoadTakesItsShareOfThePartitionsAndNoRequestIsLostOrRepeated() throws Exception {
         Deployment deployment = deployment("join", 6);
         Duration pace = Duration.ofMillis(8);
-        Instance first = startInstance(deployment, "first", pace, Map.of());
-        Instance second = startInstance(deployment, "second", pace, Map.of());
+        // A warm copy of every task's stores on another instance.
+        Map<String, Object> standby = Map.of(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 1);
+        Instance first = startInstance(deployment, "first", pace, standby);
+        Instance second = startInstance(deployment, "second", pace, standby);
         awaitTrue(
                 () -> first.partitions().size() == 3 && second.partitions().size() == 3,
                 () -> "3 partitions on each of two instances; " + first.partitions() + " and " + second.partitions());
@@ -185,7 +187,7 @@ class HorizontalScalingTest {
                 new CommittedRecords<>(broker.bootstrapServers(), deployment.chunks(), CompletionChunk.class)) {
             chunks.awaitUntil(seen -> seen.size() >= 6, WAIT, "the first instances to be generating");
         }
-        Instance third = startInstance(deployment, "third", pace, Map.of());
+        Instance third = startInstance(deployment, "third", pace, standby);
         awaitTrue(
                 () -> first.partitions().size() == 2
                         && second.partitions().size() == 2
@@ -196,6 +198,17 @@ class HorizontalScalingTest {
         all.addAll(second.partitions());
         all.addAll(third.partitions());
         assertThat(all).hasSize(6);
+        for (Instance instance : List.of(first, second, third)) {
+            // The old owners dropped the KV shards of the partitions that moved away.
+            awaitTrue(
+                    () -> instance.partitions().containsAll(shardsInUse(instance)),
+                    () -> "KV blocks only in the shards of owned partitions " + instance.partitions() + "; in use: "
+                            + shardsInUse(instance));
+        }
+        awaitTrue(
+                () -> List.of(first, second, third).stream()
+                        .allMatch(i -> !i.standbyPartitions().isEmpty()),
+                () -> "a standby task on every instance");
         sendTurns(deployment, conversations, 2, turns);
 
         assertExactlyOnceWithTheTextOfTheEngineAlone(deployment, turns);
@@ -291,6 +304,20 @@ class HorizontalScalingTest {
                             .map(Integer::valueOf)
                             .collect(Collectors.toUnmodifiableSet());
         }
+
+        Set<Integer> standbyPartitions() {
+            return operator.streams().metadataForLocalThreads().stream()
+                    .flatMap(thread -> thread.standbyTasks().stream())
+                    .map(task -> task.taskId().partition())
+                    .collect(Collectors.toUnmodifiableSet());
+        }
+    }
+
+    private static Set<Integer> shardsInUse(Instance instance) {
+        return instance.engine().engine().stats().kvBlocksByShard().entrySet().stream()
+                .filter(e -> e.getValue() > 0)
+                .map(Map.Entry::getKey)
+                .collect(Collectors.toSet());
     }
 
     private static Deployment deployment(String test, int partitions) {

@@ -27,6 +27,10 @@ final class PacedEngine implements Engine {
         this.perToken = perToken;
     }
 
+    ServingEngine engine() {
+        return engine;
+    }
+
     /** Tokens this instance's engine generated for its operator. */
     int tokensDelivered() {
         return tokensDelivered.get();
