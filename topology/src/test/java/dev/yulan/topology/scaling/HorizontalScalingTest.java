@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -297,12 +298,7 @@ class HorizontalScalingTest {
 
     private record Instance(Operator operator, PacedEngine engine) {
         Set<Integer> partitions() {
-            String list = OperatorProcess.activePartitions(operator);
-            return list.isEmpty()
-                    ? Set.of()
-                    : java.util.Arrays.stream(list.split(","))
-                            .map(Integer::valueOf)
-                            .collect(Collectors.toUnmodifiableSet());
+            return OperatorProcess.activePartitions(operator);
         }
 
         Set<Integer> standbyPartitions() {
@@ -497,7 +493,7 @@ class HorizontalScalingTest {
         }
     }
 
-    private static <T> Set<String> requestIds(List<T> records, java.util.function.Function<T, String> id) {
+    private static <T> Set<String> requestIds(List<T> records, Function<T, String> id) {
         return records.stream().map(id).collect(Collectors.toSet());
     }
 

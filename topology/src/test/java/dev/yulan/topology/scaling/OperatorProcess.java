@@ -4,6 +4,7 @@ import dev.yulan.topology.operator.Operator;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.apache.kafka.streams.KafkaStreams;
@@ -31,7 +32,8 @@ public final class OperatorProcess {
         String reported = null;
         while (true) {
             if (operator.state() == KafkaStreams.State.RUNNING) {
-                String tasks = activePartitions(operator);
+                String tasks =
+                        activePartitions(operator).stream().map(String::valueOf).collect(Collectors.joining(","));
                 if (!tasks.equals(reported)) {
                     reported = tasks;
                     System.out.println("TASKS " + tasks);
@@ -42,13 +44,11 @@ public final class OperatorProcess {
         }
     }
 
-    static String activePartitions(Operator operator) {
+    /** The prompt partitions whose tasks are active on this instance. */
+    static Set<Integer> activePartitions(Operator operator) {
         return operator.streams().metadataForLocalThreads().stream()
                 .map(ThreadMetadata::activeTasks)
                 .flatMap(tasks -> tasks.stream().map(task -> task.taskId().partition()))
-                .collect(Collectors.toCollection(TreeSet::new))
-                .stream()
-                .map(String::valueOf)
-                .collect(Collectors.joining(","));
+                .collect(Collectors.toCollection(TreeSet::new));
     }
 }
