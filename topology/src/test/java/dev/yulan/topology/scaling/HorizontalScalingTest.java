@@ -225,8 +225,8 @@ class HorizontalScalingTest {
         // Longer than the restart takes: until then the group keeps the member's partitions for it.
         Map<String, Object> session =
                 Map.of(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 30_000);
-        Instance stays = startInstance(deployment, "a", pace, staticMember(deployment, "a", session));
-        Instance restarts = startInstance(deployment, "b", pace, staticMember(deployment, "b", session));
+        Instance stays = startInstance(deployment, "a", pace, staticMember(deployment, "a", false, session));
+        Instance restarts = startInstance(deployment, "b", pace, staticMember(deployment, "b", true, session));
         awaitTrue(
                 () -> stays.partitions().size() == 2 && restarts.partitions().size() == 2,
                 () -> "2 partitions on each instance; " + stays.partitions() + " and " + restarts.partitions());
@@ -279,11 +279,14 @@ class HorizontalScalingTest {
                 }
             }
         }
+        assertThat(groupInstanceIds(deployment))
+                .as("static members of the group while one is away (it stays until its session times out)")
+                .anyMatch(id -> id.startsWith(deployment.prefix() + "-b"));
         assertThat(stays.partitions())
                 .as("partitions of the instance that stayed, while the static member is away")
                 .isEqualTo(staysPartitions);
 
-        Instance restarted = startInstance(deployment, "b", pace, staticMember(deployment, "b", session));
+        Instance restarted = startInstance(deployment, "b", pace, staticMember(deployment, "b", true, session));
         awaitTrue(() -> !restarted.partitions().isEmpty(), () -> "the restarted instance to own partitions");
         assertThat(restarted.partitions()).as("partitions after the restart").isEqualTo(restartsPartitions);
         assertThat(stays.partitions()).isEqualTo(staysPartitions);
@@ -309,6 +312,21 @@ class HorizontalScalingTest {
         }
     }
 
+    private static Set<String> groupInstanceIds(Deployment deployment) throws Exception {
+        try (Admin admin =
+                Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+            return admin
+                    .describeConsumerGroups(List.of(deployment.applicationId()))
+                    .all()
+                    .get()
+                    .get(deployment.applicationId())
+                    .members()
+                    .stream()
+                    .flatMap(member -> member.groupInstanceId().stream())
+                    .collect(Collectors.toSet());
+        }
+    }
+
     private static Set<Integer> shardsInUse(Instance instance) {
         return instance.engine().engine().stats().kvBlocksByShard().entrySet().stream()
                 .filter(e -> e.getValue() > 0)
@@ -320,10 +338,17 @@ class HorizontalScalingTest {
         return new Deployment("scale-" + test + "-" + NAMES.incrementAndGet(), partitions);
     }
 
-    private static Map<String, Object> staticMember(Deployment deployment, String name, Map<String, Object> more) {
+    /**
+     * Settings of a static member: {@code group.instance.id} as the config loader passes it (bare, as in Kubernetes)
+     * or with the main consumer's prefix.
+     */
+    private static Map<String, Object> staticMember(
+            Deployment deployment, String name, boolean bareKey, Map<String, Object> more) {
         Map<String, Object> settings = new HashMap<>(more);
         settings.put(
-                StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+                bareKey
+                        ? ConsumerConfig.GROUP_INSTANCE_ID_CONFIG
+                        : StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
                 deployment.prefix() + "-" + name);
         return settings;
     }
