@@ -12,6 +12,7 @@ public interface Engine extends AutoCloseable {
      *
      * @throws InvalidRequestException with a one-line reason when the request can never run (empty prompt where one is
      *     needed, prompt longer than the context, out-of-range sampling parameters, duplicate running request id)
+     * @throws EngineClosedException when the engine was closed
      */
     GenerationHandle submit(GenerationRequest request, GenerationListener listener);
 

@@ -32,6 +32,7 @@ public final class ServingEngine implements Engine {
     private final Scheduler scheduler;
     private final ModelInfo info;
     private final int maxContext;
+    private volatile boolean closed;
 
     /**
      * Takes ownership of everything it is given and closes it on {@link #close()}.
@@ -98,6 +99,9 @@ public final class ServingEngine implements Engine {
 
     @Override
     public GenerationHandle submit(GenerationRequest request, GenerationListener listener) {
+        if (closed) {
+            throw new EngineClosedException();
+        }
         Optional<String> problem = SamplingValidation.problem(request.sampling(), info.vocabSize());
         if (problem.isPresent()) {
             throw new InvalidRequestException(problem.get());
@@ -175,7 +179,11 @@ public final class ServingEngine implements Engine {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         scheduler.close();
         pool.close();
         kernels.close();

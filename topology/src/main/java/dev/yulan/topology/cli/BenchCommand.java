@@ -21,6 +21,7 @@ import dev.yulan.inference.tensor.DType;
 import dev.yulan.inference.tokenizer.ChatTemplate;
 import dev.yulan.inference.tokenizer.Tokenizer;
 import dev.yulan.topology.bench.EngineBenchmark;
+import dev.yulan.topology.bench.ScaleCommand;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -43,7 +44,7 @@ import picocli.CommandLine.Option;
             "  ./yulan bench engine --model synth:yulan-mini --dtype q8_0 --batch 1,4,16",
             "  ./yulan bench e2e --conversations 16 --turns 3 --json e2e.json",
         },
-        subcommands = {BenchCommand.Engine.class, BenchEndToEndCommand.class})
+        subcommands = {BenchCommand.Engine.class, BenchEndToEndCommand.class, ScaleCommand.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec

@@ -32,6 +32,7 @@ public final class OperatorConfig extends AbstractConfig {
     public static final String DEFAULT_MAX_TOKENS = "default.max.tokens";
     public static final String MAX_TOKENS_LIMIT = "max.tokens.limit";
     public static final String MODEL_ID = "model.id";
+    public static final String SHUTDOWN_GRACE_MS = "shutdown.grace.ms";
 
     /**
      * Every key of the operator with its type, default, validator and documentation (a new instance each call:
@@ -131,7 +132,16 @@ public final class OperatorConfig extends AbstractConfig {
                         Type.STRING,
                         "",
                         Importance.LOW,
-                        "Model id reported in completions; empty reports the engine's own model id.");
+                        "Model id reported in completions; empty reports the engine's own model id.")
+                .define(
+                        SHUTDOWN_GRACE_MS,
+                        Type.LONG,
+                        30_000L,
+                        Range.atLeast(0L),
+                        Importance.MEDIUM,
+                        "On shutdown (SIGTERM), how long (milliseconds) the instance stops starting generations and lets"
+                                + " running ones finish before it closes; what is unfinished then stays in the inflight"
+                                + " store and resumes on the partition's next owner.");
     }
 
     public OperatorConfig(Map<?, ?> originals) {
@@ -184,6 +194,11 @@ public final class OperatorConfig extends AbstractConfig {
     public String modelId() {
         String id = getString(MODEL_ID);
         return id.isBlank() ? null : id;
+    }
+
+    /** How long a shutdown lets running generations finish. */
+    public Duration shutdownGrace() {
+        return Duration.ofMillis(getLong(SHUTDOWN_GRACE_MS));
     }
 
     public int topicPartitions() {

@@ -3,6 +3,7 @@ package dev.yulan.topology.operator;
 import dev.yulan.inference.engine.Engine;
 import dev.yulan.topology.config.OperatorConfig;
 import dev.yulan.topology.processor.DeadLetterListener;
+import dev.yulan.topology.processor.RunningGenerations;
 import dev.yulan.topology.processor.TopologyFactory;
 import dev.yulan.topology.store.StoreSuppliers;
 import java.time.Duration;
@@ -16,6 +17,8 @@ import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The operator as a running thing: the topology from {@link TopologyFactory}, an engine, and Kafka Streams settings.
@@ -26,9 +29,17 @@ public final class Operator implements AutoCloseable {
     /** Application id when none is given: instances with the same id share the partitions. */
     public static final String DEFAULT_APPLICATION_ID = "yulan-operator";
 
+    /** How long closing waits for the stream threads to commit and stop, after the grace period. */
+    public static final Duration STREAMS_CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final Logger LOG = LoggerFactory.getLogger(Operator.class);
+
+    private final OperatorConfig config;
     private final Topology topology;
     private final KafkaStreams streams;
     private final boolean staticMember;
+    private final RunningGenerations running = new RunningGenerations();
+    private final RestoreTracker restores = new RestoreTracker();
 
     /**
      * @param streamsSettings Kafka Streams settings ({@code bootstrap.servers} at least); they override
@@ -41,13 +52,15 @@ public final class Operator implements AutoCloseable {
     /** As above, telling {@code deadLetters} of every record sent to the dead-letter topic (for metrics). */
     public Operator(
             OperatorConfig config, Engine engine, Map<String, ?> streamsSettings, DeadLetterListener deadLetters) {
-        this.topology = TopologyFactory.build(config, engine, StoreSuppliers.persistent(), deadLetters);
+        this.config = config;
+        this.topology = TopologyFactory.build(config, engine, StoreSuppliers.persistent(), running, deadLetters);
         Properties properties = streamsDefaults();
         properties.putAll(streamsSettings);
         this.staticMember = properties.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
                 || properties.containsKey(StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG))
                 || properties.containsKey(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG));
         this.streams = new KafkaStreams(topology, properties);
+        streams.setGlobalStateRestoreListener(restores);
     }
 
     /**
@@ -92,21 +105,79 @@ public final class Operator implements AutoCloseable {
         return streams.state();
     }
 
+    /** How far the stores are restored from their changelogs; the instance is not ready while it restores. */
+    public RestoreProgress restoreProgress() {
+        return restores.progress();
+    }
+
+    /** The restore listener, also a Micrometer binder of the restore meters. */
+    public RestoreTracker restoreTracker() {
+        return restores;
+    }
+
+    /** Generations this instance's tasks have running in the engine. */
+    public int runningGenerations() {
+        return running.running();
+    }
+
+    /** Whether the instance serves: its stream threads run and none of its stores is restoring. */
+    public boolean serving() {
+        return streams.state() == KafkaStreams.State.RUNNING
+                && !restores.progress().restoring();
+    }
+
+    /** The shutdown on SIGTERM: {@link #close(Duration)} with the configured {@code shutdown.grace.ms}. */
+    public boolean shutdown() {
+        return close(config.shutdownGrace());
+    }
+
     /**
-     * Stops the stream threads (committing, closing tasks and so dropping their KV shards). A dynamic member leaves the
-     * group, so that its partitions move at once (to a restarted instance too) instead of after the session timeout; a
-     * static member stays, so that it gets its partitions back when it returns within the session timeout.
+     * Stops the instance, first letting running generations finish for up to {@code grace}: no task starts a generation
+     * any more (new and waiting requests stay in the inflight store), and once nothing runs, or the grace period is
+     * over, the stream threads commit what was sent and close their tasks, dropping their KV shards. What did not
+     * finish stays in the changelogged inflight store and resumes on the partition's next owner, without repeating
+     * what was sent. A dynamic member leaves the group, so that its partitions move at once (to a restarted instance
+     * too) instead of after the session timeout; a static member ({@code group.instance.id}) stays, so that it gets
+     * its partitions back when it returns within the session timeout.
+     *
+     * @return whether the stream threads stopped within {@link #STREAMS_CLOSE_TIMEOUT}
      */
-    public boolean close(Duration timeout) {
-        return streams.close(CloseOptions.timeout(timeout)
+    public boolean close(Duration grace) {
+        running.stopStarting();
+        KafkaStreams.State state = streams.state();
+        if (grace.isPositive() && (state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING)) {
+            int before = running.running();
+            long start = System.nanoTime();
+            try {
+                boolean finished = running.awaitNoneRunning(grace);
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                if (finished) {
+                    LOG.info("Shutting down: {} running generations finished in {} ms", before, millis);
+                } else {
+                    LOG.info(
+                            "Shutting down: {} of {} running generations did not finish in the grace period of {} ms;"
+                                    + " they resume on their partitions' next owners",
+                            running.running(),
+                            before,
+                            grace.toMillis());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return streams.close(CloseOptions.timeout(STREAMS_CLOSE_TIMEOUT)
                 .withGroupMembershipOperation(
                         staticMember
                                 ? CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP
                                 : CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
     }
 
+    /**
+     * Stops at once (no grace period): running generations stay in the inflight store and resume on the partitions'
+     * next owners.
+     */
     @Override
     public void close() {
-        close(Duration.ofSeconds(30));
+        close(Duration.ZERO);
     }
 }

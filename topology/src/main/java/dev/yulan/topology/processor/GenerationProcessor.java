@@ -1,6 +1,7 @@
 package dev.yulan.topology.processor;
 
 import dev.yulan.inference.engine.Engine;
+import dev.yulan.inference.engine.EngineClosedException;
 import dev.yulan.inference.engine.FinishReason;
 import dev.yulan.inference.engine.GenerationRequest;
 import dev.yulan.inference.engine.GenerationResult;
@@ -63,6 +64,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
     private final RecordCodec<DeadLetter> deadLetterCodec;
     private final String modelId;
     private final DeadLetterListener deadLetters;
+    private final RunningGenerations instance;
 
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, InflightRequest> inflight;
@@ -86,14 +88,12 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
 
     private record Waiting(InflightKey key, int priority) {}
 
-    GenerationProcessor(Engine engine, OperatorConfig config) {
-        this(engine, config, DeadLetterListener.NONE);
-    }
-
-    GenerationProcessor(Engine engine, OperatorConfig config, DeadLetterListener deadLetters) {
+    GenerationProcessor(
+            Engine engine, OperatorConfig config, RunningGenerations instance, DeadLetterListener deadLetters) {
         this.engine = engine;
         this.deadLetters = deadLetters;
         this.config = config;
+        this.instance = instance;
         int limit = Math.min(config.maxTokensLimit(), engine.model().contextLength());
         this.reader = new PromptReader(Math.min(config.defaultMaxTokens(), limit), limit);
         this.completionCodec = RecordCodec.of(Completion.class, config.outputFormat());
@@ -180,8 +180,8 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
 
     /** Submits waiting conversation heads while the task is below its limit. */
     private void fillSlots(long timestamp) {
-        if (engineReleased) {
-            return; // the engine is going away: what waits stays in the store for the next init
+        if (engineReleased || !instance.starting()) {
+            return; // the engine or the instance is going away: what waits stays in the store for the next owner
         }
         while (running.size() < config.maxInflightPerTask() && !waiting.isEmpty()) {
             submit(waiting.poll().key(), timestamp);
@@ -207,10 +207,14 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
             Prompt prompt = TurnPlanner.prompt(request, turns == null ? null : TokenIds.unpack(turns.getTokenIds()));
             GenerationRequest generation = new GenerationRequest(
                     entry.getRequestId(), shard, key.conversationId(), prompt, TurnPlanner.sampling(request));
-            running.put(entry.getRequestId(), submission);
+            startRunning(submission);
             engine.submit(generation, events.listenerFor(submission));
+        } catch (EngineClosedException e) {
+            // The engine went away before this task heard of it: the request stays in the store for the next owner.
+            stopRunning(entry.getRequestId());
+            engineReleased = true;
         } catch (RejectedInputException | InvalidRequestException e) {
-            running.remove(entry.getRequestId());
+            stopRunning(entry.getRequestId());
             deadLetter(
                     entry.getSourceTopic(),
                     entry.getSourcePartition(),
@@ -236,6 +240,18 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
             } else {
                 activeConversations.remove(conversationId);
             }
+        }
+    }
+
+    private void startRunning(Submission submission) {
+        if (running.put(submission.requestId, submission) == null) {
+            instance.add(1);
+        }
+    }
+
+    private void stopRunning(String requestId) {
+        if (running.remove(requestId) != null) {
+            instance.add(-1);
         }
     }
 
@@ -286,7 +302,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
             // This task never cancels: the engine let go of the request (it is closing, or dropped the shard). That is
             // not the request's end: it stays in the store, ahead of its conversation, and runs again on the next
             // init, with the tokens sent so far skipped.
-            running.remove(submission.requestId);
+            stopRunning(submission.requestId);
             engineReleased = true;
         }
         fillSlots(now);
@@ -329,7 +345,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         }
         forwardChunk(submission, result.finishReason(), now);
         InflightRequest entry = inflight.get(submission.key.encode());
-        running.remove(submission.requestId);
+        stopRunning(submission.requestId);
         if (entry == null) {
             return;
         }
@@ -401,6 +417,7 @@ final class GenerationProcessor implements Processor<byte[], byte[], byte[], byt
         if (events != null) {
             events.close();
         }
+        instance.add(-running.size());
         running.clear();
         waiting.clear();
         activeConversations.clear();

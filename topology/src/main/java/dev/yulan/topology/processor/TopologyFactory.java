@@ -29,16 +29,24 @@ public final class TopologyFactory {
     }
 
     public static Topology build(OperatorConfig config, Engine engine, StoreSuppliers stores) {
-        return build(config, engine, stores, DeadLetterListener.NONE);
+        return build(config, engine, stores, new RunningGenerations(), DeadLetterListener.NONE);
     }
 
-    /** The topology, telling {@code deadLetters} of every dead-lettered record. */
+    /**
+     * @param running shared by every task of the instance, to stop and await its generations on shutdown
+     * @param deadLetters told of every dead-lettered record (for metrics)
+     */
     public static Topology build(
-            OperatorConfig config, Engine engine, StoreSuppliers stores, DeadLetterListener deadLetters) {
+            OperatorConfig config,
+            Engine engine,
+            StoreSuppliers stores,
+            RunningGenerations running,
+            DeadLetterListener deadLetters) {
         Topics topics = config.topics();
         Topology topology = new Topology();
         topology.addSource(PROMPTS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.prompts());
-        topology.addProcessor(GENERATE, () -> new GenerationProcessor(engine, config, deadLetters), PROMPTS_SOURCE);
+        topology.addProcessor(
+                GENERATE, () -> new GenerationProcessor(engine, config, running, deadLetters), PROMPTS_SOURCE);
         topology.addStateStore(stores.inflightBuilder(), GENERATE);
         topology.addStateStore(stores.historyBuilder(), GENERATE);
         topology.addSink(

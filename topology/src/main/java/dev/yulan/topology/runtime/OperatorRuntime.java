@@ -137,6 +137,7 @@ public final class OperatorRuntime implements AutoCloseable {
                 settings,
                 reason -> metrics.recordDeadLetter(DeadLetterReason.classify(reason)));
         metrics.bindKafkaStreams(operator.streams());
+        operator.restoreTracker().bindTo(registry);
         operator.streams().setStateListener((now, before) -> {
             lastState = now;
             if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) {
@@ -174,7 +175,7 @@ public final class OperatorRuntime implements AutoCloseable {
         }
     }
 
-    /** Ready when the model is loaded and Kafka Streams is RUNNING. */
+    /** Ready when the model is loaded, Kafka Streams is RUNNING and no store is restoring. */
     public Readiness readiness() {
         if (engine == null) {
             return Readiness.notReady("loading the model");
@@ -184,7 +185,14 @@ public final class OperatorRuntime implements AutoCloseable {
             return Readiness.notReady("starting Kafka Streams");
         }
         KafkaStreams.State state = running.state();
-        return state == KafkaStreams.State.RUNNING ? Readiness.ok() : Readiness.notReady("Kafka Streams is " + state);
+        if (state != KafkaStreams.State.RUNNING) {
+            return Readiness.notReady("Kafka Streams is " + state);
+        }
+        if (running.restoreProgress().restoring()) {
+            return Readiness.notReady(
+                    "restoring state stores: " + running.restoreProgress().remainingRecords() + " records left");
+        }
+        return Readiness.ok();
     }
 
     /** Waits until Kafka Streams is RUNNING. */
@@ -249,7 +257,8 @@ public final class OperatorRuntime implements AutoCloseable {
         Operator running = operator;
         operator = null;
         if (running != null) {
-            running.close(Duration.ofSeconds(30));
+            // SIGTERM lands here: running generations get shutdown.grace.ms to finish, the rest hand over.
+            running.shutdown();
         }
         if (poller != null) {
             poller.close();
