@@ -13,6 +13,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,6 +38,30 @@ class VectorKernelsOpsTest {
     static void stop() {
         vector.close();
         scalar.close();
+    }
+
+    @Test
+    void laneSumsFollowTheFixedPairwiseTreeAndMatchTheVectorButterfly() {
+        // Lanes of mixed magnitudes, so that any other summation order would round differently.
+        SplittableRandom random = new SplittableRandom(9);
+        int lanes = VectorKernels.L;
+        for (int trial = 0; trial < 1000; trial++) {
+            float[] values = new float[lanes];
+            for (int i = 0; i < lanes; i++) {
+                values[i] = (float) (random.nextDouble(-1, 1) * Math.pow(10, random.nextInt(-4, 5)));
+            }
+            float[] tree = values.clone();
+            for (int width = lanes / 2; width >= 1; width /= 2) {
+                for (int i = 0; i < width; i++) {
+                    tree[i] += tree[i + width];
+                }
+            }
+            float reduced = VectorKernels.reduce(values.clone(), 0);
+            assertThat(reduced).as("trial %d", trial).isEqualTo(tree[0]);
+            assertThat(VectorKernels.sum(FloatVector.fromArray(VectorKernels.F, values, 0)))
+                    .as("trial %d", trial)
+                    .isEqualTo(tree[0]);
+        }
     }
 
     private static void assertClose(float[] actual, float[] expected, float relative, String what) {
