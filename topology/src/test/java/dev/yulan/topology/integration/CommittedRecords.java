@@ -19,7 +19,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * Everything committed to one topic, as a read_committed consumer sees it (aborted transactions never show), decoded.
  * Reads every partition from the beginning; records accumulate across calls.
  */
-final class CommittedRecords<T extends SpecificRecord> implements AutoCloseable {
+public final class CommittedRecords<T extends SpecificRecord> implements AutoCloseable {
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final RecordCodec<T> codec;
@@ -27,7 +27,7 @@ final class CommittedRecords<T extends SpecificRecord> implements AutoCloseable 
     private final List<T> records = new ArrayList<>();
     private final List<ConsumerRecord<byte[], byte[]>> raw = new ArrayList<>();
 
-    CommittedRecords(String bootstrapServers, String topic, Class<T> type) {
+    public CommittedRecords(String bootstrapServers, String topic, Class<T> type) {
         this.topic = topic;
         this.codec = RecordCodec.of(type, RecordFormat.AVRO);
         this.consumer = new KafkaConsumer<>(
@@ -50,7 +50,7 @@ final class CommittedRecords<T extends SpecificRecord> implements AutoCloseable 
     }
 
     /** Polls once for at most {@code timeout}; returns everything read so far. */
-    List<T> poll(Duration timeout) {
+    public List<T> poll(Duration timeout) {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(timeout)) {
             raw.add(record);
             records.add(codec.decode(record.value()));
@@ -59,7 +59,7 @@ final class CommittedRecords<T extends SpecificRecord> implements AutoCloseable 
     }
 
     /** Polls until {@code done} holds for everything read so far, failing with {@code what} after {@code timeout}. */
-    List<T> awaitUntil(Predicate<List<T>> done, Duration timeout, String what) {
+    public List<T> awaitUntil(Predicate<List<T>> done, Duration timeout, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
         List<T> seen = poll(Duration.ZERO);
         while (!done.test(seen)) {
@@ -73,7 +73,7 @@ final class CommittedRecords<T extends SpecificRecord> implements AutoCloseable 
     }
 
     /** Keeps reading for {@code quiet} (to catch anything that would arrive late, such as a duplicate). */
-    List<T> settle(Duration quiet) {
+    public List<T> settle(Duration quiet) {
         long deadline = System.nanoTime() + quiet.toNanos();
         List<T> seen = poll(Duration.ZERO);
         while (System.nanoTime() < deadline) {
@@ -82,7 +82,7 @@ final class CommittedRecords<T extends SpecificRecord> implements AutoCloseable 
         return seen;
     }
 
-    List<ConsumerRecord<byte[], byte[]>> raw() {
+    public List<ConsumerRecord<byte[], byte[]>> raw() {
         return List.copyOf(raw);
     }
 

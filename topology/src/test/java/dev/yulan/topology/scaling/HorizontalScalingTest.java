@@ -12,6 +12,7 @@ import dev.yulan.schemas.CompletionChunk;
 import dev.yulan.schemas.PromptRequest;
 import dev.yulan.schemas.codec.JsonCodec;
 import dev.yulan.topology.broker.EmbeddedBroker;
+import dev.yulan.topology.integration.CommittedRecords;
 import dev.yulan.topology.operator.Operator;
 import dev.yulan.topology.operator.RestoreProgress;
 import dev.yulan.topology.processor.TurnPlanner;
