@@ -67,6 +67,7 @@ public final class Scheduler implements AutoCloseable {
     private volatile int runningCount;
     private volatile int waitingCount;
     private volatile int lastStepRows;
+    private volatile SchedulerStats snapshot;
 
     /**
      * @param turnClosing the tokens that close an assistant turn in the chat template, appended to each result's
@@ -86,6 +87,7 @@ public final class Scheduler implements AutoCloseable {
         this.logits = new float[config.maxRunning() * vocab];
         this.logitOwner = new Sequence[config.maxRunning()];
         this.thread = Thread.ofPlatform().name("yulan-scheduler").daemon().unstarted(this::loop);
+        updateCounts();
         this.thread.start();
     }
 
@@ -137,21 +139,9 @@ public final class Scheduler implements AutoCloseable {
         });
     }
 
+    /** The latest snapshot, published by the scheduler thread whenever its state changes. Safe from any thread. */
     public SchedulerStats stats() {
-        return new SchedulerStats(
-                runningCount,
-                waitingCount,
-                pool.capacity(),
-                pool.usedBlocks(),
-                pool.blocksByShard(),
-                pool.prefixQueries(),
-                pool.prefixHits(),
-                preemptions.get(),
-                steps.get(),
-                stepRows.get(),
-                lastStepRows,
-                promptTokensComputed.get(),
-                tokensGenerated.get());
+        return snapshot;
     }
 
     private void loop() {
@@ -357,6 +347,7 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /** Recounts the queues and publishes a stats snapshot; called on the scheduler thread only. */
     private void updateCounts() {
         runningCount = running.size();
         int waiting = 0;
@@ -364,6 +355,20 @@ public final class Scheduler implements AutoCloseable {
             waiting += q.size();
         }
         waitingCount = waiting;
+        snapshot = new SchedulerStats(
+                runningCount,
+                waitingCount,
+                pool.capacity(),
+                pool.usedBlocks(),
+                pool.blocksByShard(),
+                pool.prefixQueries(),
+                pool.prefixHits(),
+                preemptions.get(),
+                steps.get(),
+                stepRows.get(),
+                lastStepRows,
+                promptTokensComputed.get(),
+                tokensGenerated.get());
     }
 
     @Override
