@@ -73,26 +73,46 @@ public final class ServingEngine implements Engine {
     public static ServingEngine open(Path modelDir, EngineOptions options) {
         Checkpoint checkpoint = ModelLoader.load(modelDir, options.load());
         try {
-            ModelConfig config = checkpoint.config();
-            List<Integer> eos = checkpoint.generationConfig() != null
-                            && !checkpoint.generationConfig().eosTokenIds().isEmpty()
-                    ? checkpoint.generationConfig().eosTokenIds()
-                    : config.eosTokenIds();
-            Tokenizer tokenizer = Tokenizer.load(
-                    modelDir,
-                    config.bosTokenId(),
-                    eos.stream().mapToInt(Integer::intValue).toArray());
-            ChatTemplate template = ChatTemplate.load(modelDir, tokenizer);
-            Kernels kernels = options.threads() > 0 ? Kernels.create(options.threads()) : Kernels.create();
             SchedulerConfig scheduler = options.scheduler() != null
                     ? options.scheduler()
-                    : SchedulerConfig.defaults(config.maxPositionEmbeddings());
+                    : SchedulerConfig.defaults(checkpoint.config().maxPositionEmbeddings());
             String id = options.modelId() != null
                     ? options.modelId()
                     : modelDir.getFileName().toString();
-            return new ServingEngine(checkpoint, tokenizer, template, kernels, scheduler, id);
+            Kernels kernels = options.threads() > 0 ? Kernels.create(options.threads()) : Kernels.create();
+            try {
+                return start(checkpoint, modelDir, kernels, scheduler, id);
+            } catch (RuntimeException e) {
+                kernels.close();
+                throw e;
+            }
         } catch (RuntimeException e) {
             checkpoint.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts an engine on a loaded checkpoint, with the tokenizer and chat template of {@code tokenizerDir} (BOS and EOS
+     * ids from the checkpoint's configs). On success the engine owns the checkpoint and the kernels and closes them; on
+     * failure they stay the caller's.
+     */
+    public static ServingEngine start(
+            Checkpoint checkpoint, Path tokenizerDir, Kernels kernels, SchedulerConfig scheduler, String modelId) {
+        ModelConfig config = checkpoint.config();
+        List<Integer> eos = checkpoint.generationConfig() != null
+                        && !checkpoint.generationConfig().eosTokenIds().isEmpty()
+                ? checkpoint.generationConfig().eosTokenIds()
+                : config.eosTokenIds();
+        Tokenizer tokenizer = Tokenizer.load(
+                tokenizerDir,
+                config.bosTokenId(),
+                eos.stream().mapToInt(Integer::intValue).toArray());
+        try {
+            ChatTemplate template = ChatTemplate.load(tokenizerDir, tokenizer);
+            return new ServingEngine(checkpoint, tokenizer, template, kernels, scheduler, modelId);
+        } catch (RuntimeException e) {
+            tokenizer.close();
             throw e;
         }
     }

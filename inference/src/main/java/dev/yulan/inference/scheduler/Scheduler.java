@@ -197,15 +197,17 @@ public final class Scheduler implements AutoCloseable {
                     shards.remove();
                     continue;
                 }
-                BlockTable table = new BlockTable(pool, next.shard());
-                table.attachCachedPrefix(next.tokenArray(), next.length() - 1);
-                // Admit only if the first chunk fits; otherwise wait for memory.
-                int firstChunk = Math.min(next.pending(), config.maxBatchTokens());
-                if (table.blocksNeeded(next.length() - next.pending() + firstChunk) > pool.availableBlocks(next.shard())
-                        && !running.isEmpty()) {
-                    table.release();
+                // Admit only if the first chunk fits even without a cached prefix; otherwise wait for memory. Checked
+                // before the prefix lookup, so a waiting sequence neither counts as a cache query every step nor
+                // refreshes its cached blocks' place in the LRU order.
+                int firstChunk = Math.min(next.length(), config.maxBatchTokens());
+                int blocks = (firstChunk + pool.layout().blockTokens() - 1)
+                        / pool.layout().blockTokens();
+                if (blocks > pool.availableBlocks(next.shard()) && !running.isEmpty()) {
                     continue;
                 }
+                BlockTable table = new BlockTable(pool, next.shard());
+                table.attachCachedPrefix(next.tokenArray(), next.length() - 1);
                 queue.pollFirst();
                 next.admitted(table, admissions++);
                 running.add(next);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.yulan.inference.cache.KvLayout;
 import dev.yulan.inference.engine.ServingEngine;
 import dev.yulan.inference.kernel.Kernels;
 import dev.yulan.inference.kernel.MachineLimits;
@@ -18,8 +19,6 @@ import dev.yulan.inference.model.SyntheticTokenizer;
 import dev.yulan.inference.model.Transformer;
 import dev.yulan.inference.scheduler.SchedulerConfig;
 import dev.yulan.inference.tensor.DType;
-import dev.yulan.inference.tokenizer.ChatTemplate;
-import dev.yulan.inference.tokenizer.Tokenizer;
 import dev.yulan.topology.bench.EngineBenchmark;
 import dev.yulan.topology.bench.ScaleCommand;
 import java.io.IOException;
@@ -108,49 +107,51 @@ public final class BenchCommand implements Runnable {
         public Integer call() throws IOException {
             PrintStream err = System.err;
             DType weightType = parseDtype(dtype);
-            try (Kernels limitsKernels = threads > 0 ? Kernels.create(threads) : Kernels.create()) {
+            Path tokenizerDir = Files.createTempDirectory("yulan-bench");
+            // One pool of worker threads measures the machine, then computes for the engine (which closes it).
+            Kernels kernels = threads > 0 ? Kernels.create(threads) : Kernels.create();
+            try {
                 err.println("measuring memory bandwidth and fp32 FMA peak ...");
-                double bandwidth = MachineLimits.measureReadBandwidth(limitsKernels);
-                double peak = MachineLimits.measureFmaPeak(limitsKernels);
+                double bandwidth = MachineLimits.measureReadBandwidth(kernels);
+                double peak = MachineLimits.measureFmaPeak(kernels);
                 err.printf(Locale.ROOT, "read bandwidth %.1f GB/s, fp32 FMA peak %.1f GFLOP/s%n", bandwidth, peak);
-                Path tokenizerDir = Files.createTempDirectory("yulan-bench");
+                Checkpoint checkpoint = load(weightType, tokenizerDir, err);
+                int maxBatch =
+                        batches.stream().mapToInt(Integer::intValue).max().orElse(1);
+                int context = promptTokens + genTokens + 16;
+                KvLayout kv = Transformer.kvLayout(checkpoint.config(), 16, DType.BF16);
+                SchedulerConfig scheduler = SchedulerConfig.defaults(context)
+                        .withMaxRunning(maxBatch)
+                        .withMaxBatchTokens(Math.max(256, maxBatch))
+                        .withKvCache(kv.blockBytes() * maxBatch * (context / 16 + 2), DType.BF16);
+                Path tokens = checkpoint.directory() != null ? checkpoint.directory() : tokenizerDir;
+                ServingEngine engine;
                 try {
-                    Checkpoint checkpoint = load(weightType, tokenizerDir, err);
-                    int maxBatch =
-                            batches.stream().mapToInt(Integer::intValue).max().orElse(1);
-                    int context = promptTokens + genTokens + 16;
-                    Transformer.kvLayout(checkpoint.config(), 16, DType.BF16);
-                    long kvBytes = Transformer.kvLayout(checkpoint.config(), 16, DType.BF16)
-                                    .blockBytes()
-                            * (long) maxBatch
-                            * (context / 16 + 2);
-                    SchedulerConfig scheduler = SchedulerConfig.defaults(context)
-                            .withMaxRunning(maxBatch)
-                            .withMaxBatchTokens(Math.max(256, maxBatch))
-                            .withKvCache(kvBytes, DType.BF16);
-                    Path tokDir = checkpoint.directory() != null ? checkpoint.directory() : tokenizerDir;
-                    Tokenizer tokenizer = Tokenizer.load(tokDir, 1, new int[] {2});
-                    Kernels kernels = threads > 0 ? Kernels.create(threads) : Kernels.create();
-                    try (ServingEngine engine = new ServingEngine(
-                            checkpoint,
-                            tokenizer,
-                            ChatTemplate.load(tokDir, tokenizer),
-                            kernels,
-                            scheduler,
-                            model + " " + weightType)) {
-                        return report(engine, checkpoint, weightType, bandwidth, peak, kernels.threads());
-                    }
-                } finally {
-                    try (var files = Files.walk(tokenizerDir)) {
-                        files.sorted(java.util.Comparator.reverseOrder())
-                                .forEach(p -> p.toFile().delete());
-                    }
+                    engine = ServingEngine.start(checkpoint, tokens, kernels, scheduler, model + " " + weightType);
+                } catch (RuntimeException e) {
+                    checkpoint.close();
+                    kernels.close();
+                    throw e;
+                }
+                try (engine) {
+                    return report(engine, checkpoint, weightType, bandwidth, peak, kernels.threads(), kv);
+                }
+            } finally {
+                try (var files = Files.walk(tokenizerDir)) {
+                    files.sorted(java.util.Comparator.reverseOrder())
+                            .forEach(p -> p.toFile().delete());
                 }
             }
         }
 
         private int report(
-                ServingEngine engine, Checkpoint checkpoint, DType weightType, double bandwidth, double peak, int used)
+                ServingEngine engine,
+                Checkpoint checkpoint,
+                DType weightType,
+                double bandwidth,
+                double peak,
+                int used,
+                KvLayout kv)
                 throws IOException {
             PrintStream err = System.err;
             ModelWeights weights = checkpoint.weights();
@@ -164,8 +165,7 @@ public final class BenchCommand implements Runnable {
                                     * weights.embedding().cols());
             double roofline = bandwidth * 1e9 / bytesPerToken;
             double ceiling = peak * 1e9 / (2.0 * paramsPerToken);
-            long kvPerToken =
-                    Transformer.kvLayout(checkpoint.config(), 16, DType.BF16).bytesPerToken();
+            long kvPerToken = kv.bytesPerToken();
             EngineBenchmark bench = new EngineBenchmark(engine, promptTokens, genTokens);
             err.println("warming up ...");
             bench.run(1);

@@ -119,12 +119,13 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         }
         List<String> prompts = Files.readAllLines(promptsFile, StandardCharsets.UTF_8);
-        try (ServingEngine engine = modelOptions.openEngine(schedulerFor(null))) {
+        try (ServingEngine engine = modelOptions.openEngine(batchedScheduler())) {
             return runAll(engine, prompts, sampling);
         }
     }
 
-    private SchedulerConfig schedulerFor(ServingEngine unused) {
+    /** Up to --concurrency sequences at once, within the model's own context. */
+    private SchedulerConfig batchedScheduler() {
         return SchedulerConfig.defaults(Integer.MAX_VALUE).withMaxRunning(Math.max(1, concurrency));
     }
 

@@ -5,7 +5,6 @@ import dev.yulan.inference.scheduler.SchedulerConfig;
 import dev.yulan.inference.tensor.DType;
 import dev.yulan.topology.runtime.ModelSource;
 import java.nio.file.Path;
-import java.util.Locale;
 import picocli.CommandLine.Option;
 
 /** The options every command that loads a model shares. */
@@ -38,18 +37,7 @@ public final class ModelOptions {
     }
 
     public DType quantizeType() {
-        return parseQuantize(quantize);
-    }
-
-    static DType parseQuantize(String value) {
-        if (value == null || value.isBlank() || value.equalsIgnoreCase("none")) {
-            return null;
-        }
-        return switch (value.toLowerCase(Locale.ROOT)) {
-            case "q8_0", "q8" -> DType.Q8_0;
-            case "q4_0", "q4" -> DType.Q4_0;
-            default -> throw new IllegalArgumentException("--quantize " + value + ": use q8_0 or q4_0");
-        };
+        return ModelSource.quantizeType(quantize);
     }
 
     /** Loads the model and starts an engine, with {@code scheduler} limits or the model's defaults when null. */
