@@ -32,8 +32,11 @@ public interface Kernels extends AutoCloseable {
 
     /**
      * Weight-stationary batched matrix multiply: {@code out[b*rows + r] = sum_k w[r][k] * x[b*cols + k]} for {@code b <
-     * batch}. {@code x} is {@code [batch x w.cols()]} and {@code out} is {@code [batch x w.rows()]}, both row-major from
-     * offset 0. Implementations load each block of weights once for the whole batch and may split rows over threads.
+     * batch}, each sum one chain of fused multiply-adds in column order starting from zero, so every implementation
+     * gives the same bits whatever the batch. For Q8_0 and Q4_0, as in GGUF's quantized dot products, each 32-column
+     * block's integers make a chain of their own, which joins the sum in one FMA with the block's scale. {@code x} is {@code [batch x w.cols()]} and {@code out} is {@code [batch x
+     * w.rows()]}, both row-major from offset 0. Implementations load each block of weights once for the whole batch and
+     * may split rows over threads; the fast ones need the weights in {@link Matrix.Layout#PANELS}.
      */
     void matmul(Matrix w, float[] x, float[] out, int batch);
 

@@ -15,14 +15,31 @@ public final class ScalarKernels implements Kernels {
         int cols = w.cols();
         for (int b = 0; b < batch; b++) {
             for (int r = 0; r < rows; r++) {
-                long rowOff = r * w.rowBytes();
-                float sum = 0f;
-                for (int k = 0; k < cols; k++) {
-                    sum += Elements.get(w.data(), rowOff, w.dtype(), k) * x[b * cols + k];
-                }
-                out[b * rows + r] = sum;
+                out[b * rows + r] = w.dtype().isQuantized() ? blockedDot(w, r, x, b * cols) : dot(w, r, x, b * cols);
             }
         }
+    }
+
+    /** One FMA chain over the row in column order. */
+    private static float dot(Matrix w, int r, float[] x, int xOff) {
+        float sum = 0f;
+        for (int k = 0; k < w.cols(); k++) {
+            sum = Math.fma(w.get(r, k), x[xOff + k], sum);
+        }
+        return sum;
+    }
+
+    /** One FMA chain of integers per 32-column block, each added to the sum times the block's scale. */
+    private static float blockedDot(Matrix w, int r, float[] x, int xOff) {
+        float sum = 0f;
+        for (int block = 0; block < w.cols() / 32; block++) {
+            float inner = 0f;
+            for (int k = block * 32; k < block * 32 + 32; k++) {
+                inner = Math.fma(w.quant(r, k), x[xOff + k], inner);
+            }
+            sum = Math.fma(w.scale(r, block), inner, sum);
+        }
+        return sum;
     }
 
     @Override
@@ -109,9 +126,8 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void row(Matrix w, int row, float[] out, int outOff) {
-        long rowOff = row * w.rowBytes();
         for (int k = 0; k < w.cols(); k++) {
-            out[outOff + k] = Elements.get(w.data(), rowOff, w.dtype(), k);
+            out[outOff + k] = w.get(row, k);
         }
     }
 

@@ -22,17 +22,12 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link Kernels} on the JDK Vector API (the preferred species, 512-bit on AVX-512) and a fixed pool of worker threads.
  *
- * <p>Matmul is weight-stationary: each worker owns a contiguous range of rows; per group of {@value #ROWS} rows it
- * decodes the rows once into a float scratch (BF16/F16 widened, Q8_0/Q4_0 scaled) and applies them to up to
- * {@value #BATCH_CHUNK} sequences with register tiles of {@value #ROWS} rows x {@value #TILE} sequences. BF16 rows, and
- * Q8_0 rows for up to {@value #FUSED_BATCH} sequences, skip the scratch: they are decoded in registers straight into
- * the FMAs of the same tiles.
+ * <p>Matmul runs over weights packed into panels ({@link PanelMatmul}): each worker owns a contiguous range of
+ * 64-row groups and applies them to the whole batch. Every (sequence, row) output is one chain of fused multiply-adds
+ * in column order, exactly the scalar reference's, whatever the tile, the batch size or the thread split.
  *
- * <p>Batch invariance: every (sequence, row) output is one vector accumulator fed the same decoded weights by the same
- * FMAs in the same order (one per vector of columns, rows zero-padded to whole vectors) and summed by the same fixed
- * pairwise lane tree, whatever the tile, the path, the batch size, the sequence's position or the thread split; so the
- * result is bit for bit the same. Lane sums never use {@code reduceLanes(ADD)}, whose order differs between the JIT and
- * the interpreter; the exponentials of softmax and SwiGLU use {@link Math#exp} for the same reason.
+ * <p>The attention dot products sum lanes by a fixed pairwise tree, never {@code reduceLanes(ADD)}, whose order differs
+ * between the JIT and the interpreter; the exponentials of softmax and SwiGLU use {@link Math#exp} for the same reason.
  *
  * <p>Calls are serialized on the instance (one job on the pool at a time). {@link #parallelFor} tasks may call any
  * kernel, which then runs on the calling thread alone.
@@ -52,39 +47,26 @@ public final class VectorKernels implements Kernels {
     private static final VectorShuffle<Float> SWAP8 = L >= 16 ? VectorShuffle.fromOp(F, i -> i ^ 8) : null;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    /** Rows decoded and applied together. */
-    static final int ROWS = 4;
-    /** Sequences per register tile. */
-    static final int TILE = 4;
-    /** Sequences per wide register tile of the scratch path. */
-    static final int WIDE_TILE = 6;
-    /** Sequences per pass over the weights of a worker: their activations stay in L2 while the rows stream by. */
-    static final int BATCH_CHUNK = 64;
-    /** Up to this many sequences, Q8_0 rows are decoded in registers rather than through the scratch. */
-    static final int FUSED_BATCH = 8;
-
     private final WorkerPool pool;
-    private final Workspace[] workspaces; // one per worker
+    private final PanelMatmul.Scratch[] scratches; // one per worker
     private final ThreadLocal<Workspace> rowWorkspace = ThreadLocal.withInitial(Workspace::new);
     private final IntConsumer matmulPart = this::matmulPart;
     private final IntConsumer parallelForPart = this::parallelForPart;
     private final AtomicInteger nextTask = new AtomicInteger();
-    private float[] padded = new float[0];
 
     // Arguments of the job in flight; written by the caller before dispatch (the pool publishes them).
     private Matrix mW;
     private float[] mX;
     private float[] mOut;
     private int mBatch;
-    private int mStride;
     private int pfCount;
     private IntConsumer pfTask;
 
     /** Kernels computing on {@code threads} threads (the caller plus {@code threads - 1} daemon workers). */
     public VectorKernels(int threads) {
         this.pool = new WorkerPool(threads);
-        this.workspaces = new Workspace[threads];
-        Arrays.setAll(workspaces, i -> new Workspace());
+        this.scratches = new PanelMatmul.Scratch[threads];
+        Arrays.setAll(scratches, i -> new PanelMatmul.Scratch());
     }
 
     @Override
@@ -106,31 +88,26 @@ public final class VectorKernels implements Kernels {
         if (batch <= 0 || rows == 0) {
             return;
         }
+        if (w.layout() != Matrix.Layout.PANELS) {
+            throw new IllegalArgumentException("the vector matmul needs weights packed into panels (Panels.pack), got "
+                    + w.layout() + " " + rows + "x" + cols);
+        }
         if (x.length < (long) batch * cols || out.length < (long) batch * rows) {
             throw new IllegalArgumentException("matmul of " + rows + "x" + cols + " at batch " + batch + " needs x of "
                     + (long) batch * cols + " and out of " + (long) batch * rows + ", got " + x.length + " and "
                     + out.length);
         }
-        int stride = roundUp(cols);
+        int groups = PanelMatmul.groups(rows);
         if (pool.insideJob() || !pool.canRead(w.data())) {
             // Called from inside a parallelFor task, or weights confined to this thread: compute here alone.
-            float[] xs = stride == cols ? x : pad(x, new float[batch * stride], batch, cols, stride);
-            matmulRows(w, xs, out, batch, stride, 0, rows, new Workspace());
+            PanelMatmul.apply(w, x, out, batch, 0, groups, new PanelMatmul.Scratch());
             return;
         }
         synchronized (this) {
-            float[] xs = x;
-            if (stride != cols) {
-                if (padded.length < batch * stride) {
-                    padded = new float[batch * stride];
-                }
-                xs = pad(x, padded, batch, cols, stride);
-            }
             mW = w;
-            mX = xs;
+            mX = x;
             mOut = out;
             mBatch = batch;
-            mStride = stride;
             try {
                 pool.run(matmulPart);
             } finally {
@@ -141,562 +118,14 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** Zero-pads every sequence to whole vectors so that the inner loops need no masks. */
-    private static float[] pad(float[] x, float[] xs, int batch, int cols, int stride) {
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(x, b * cols, xs, b * stride, cols);
-            Arrays.fill(xs, b * stride + cols, (b + 1) * stride, 0f);
-        }
-        return xs;
-    }
-
     private void matmulPart(int part) {
-        Matrix w = mW;
-        int rows = w.rows();
-        int groups = (rows + ROWS - 1) / ROWS;
+        int groups = PanelMatmul.groups(mW.rows());
         int parts = pool.size();
-        int r0 = (int) ((long) groups * part / parts) * ROWS;
-        int r1 = Math.min(rows, (int) ((long) groups * (part + 1) / parts) * ROWS);
-        if (r0 >= r1) {
-            return;
+        int g0 = (int) ((long) groups * part / parts);
+        int g1 = (int) ((long) groups * (part + 1) / parts);
+        if (g0 < g1) {
+            PanelMatmul.apply(mW, mX, mOut, mBatch, g0, g1, scratches[part]);
         }
-        matmulRows(w, mX, mOut, mBatch, mStride, r0, r1, workspaces[part]);
-    }
-
-    /** Rows {@code [r0, r1)} of the matmul for the whole batch; {@code xs} has sequences {@code stride} apart. */
-    private static void matmulRows(
-            Matrix w, float[] xs, float[] out, int batch, int stride, int r0, int r1, Workspace space) {
-        int rows = w.rows();
-        float[] ws = space.rows(ROWS * stride);
-        float[] red = space.lanes;
-        for (int c0 = 0; c0 < batch; c0 += BATCH_CHUNK) {
-            int c1 = Math.min(batch, c0 + BATCH_CHUNK);
-            for (int g = r0; g < r1; g += ROWS) {
-                int n = Math.min(ROWS, r1 - g);
-                if (n == ROWS && L == 16 && stride == w.cols()) {
-                    // Decode in registers straight into the FMAs (same values, same order as through the scratch):
-                    // always for BF16, whose widening is as cheap as a load; for Q8_0 up to FUSED_BATCH sequences.
-                    if (w.dtype() == DType.BF16) {
-                        long p0 = g * w.rowBytes();
-                        int b = c0;
-                        for (; b + WIDE_TILE <= c1; b += WIDE_TILE) {
-                            fusedBf16x6(w.data(), p0, w.rowBytes(), stride, xs, b * stride, red);
-                            store24(red, out, rows, b * rows + g);
-                        }
-                        for (; b + TILE <= c1; b += TILE) {
-                            fusedBf16x4(w.data(), p0, w.rowBytes(), stride, xs, b * stride, red);
-                            store16(red, out, rows, b * rows + g);
-                        }
-                        for (; b < c1; b++) {
-                            fusedBf16(w.data(), p0, w.rowBytes(), stride, xs, b * stride, red);
-                            store4(red, out, b * rows + g);
-                        }
-                        continue;
-                    }
-                    if (w.dtype() == DType.Q8_0 && c1 - c0 <= FUSED_BATCH) {
-                        int rb = (int) w.rowBytes();
-                        byte[] raw = space.bytes(4L * rb);
-                        MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, g * w.rowBytes(), raw, 0, 4 * rb);
-                        int b = c0;
-                        for (; b + TILE <= c1; b += TILE) {
-                            fusedQ8x4(raw, rb, stride, xs, b * stride, red);
-                            store16(red, out, rows, b * rows + g);
-                        }
-                        for (; b < c1; b++) {
-                            fusedQ8(raw, rb, stride, xs, b * stride, red);
-                            store4(red, out, b * rows + g);
-                        }
-                        continue;
-                    }
-                }
-                for (int i = 0; i < n; i++) {
-                    decodeRow(w, g + i, ws, i * stride, stride, space);
-                }
-                if (n == ROWS) {
-                    int b = c0;
-                    for (; b + WIDE_TILE <= c1; b += WIDE_TILE) {
-                        tile4x6(ws, stride, xs, b, out, rows, g, red);
-                    }
-                    for (; b + TILE <= c1; b += TILE) {
-                        tile4x4(ws, stride, xs, b, out, rows, g, red);
-                    }
-                    for (; b < c1; b++) {
-                        tile4x1(ws, stride, xs, b, out, rows, g, red);
-                    }
-                } else {
-                    for (int i = 0; i < n; i++) {
-                        int b = c0;
-                        for (; b + TILE <= c1; b += TILE) {
-                            tile1x4(ws, i * stride, stride, xs, b, out, rows, g + i, red);
-                        }
-                        for (; b < c1; b++) {
-                            tile1x1(ws, i * stride, stride, xs, b, out, rows, g + i, red);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /** Four BF16 rows from {@code p0}, {@code rb} bytes apart, times one sequence; accumulator lanes into red. */
-    private static void fusedBf16(MemorySegment seg, long p0, long rb, int cols, float[] x, int xo, float[] red) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        long p1 = p0 + rb, p2 = p1 + rb, p3 = p2 + rb;
-        for (int k = 0; k < cols; k += L) {
-            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
-            long d = 2L * k;
-            a0 = bf16(seg, p0 + d).fma(xv, a0);
-            a1 = bf16(seg, p1 + d).fma(xv, a1);
-            a2 = bf16(seg, p2 + d).fma(xv, a2);
-            a3 = bf16(seg, p3 + d).fma(xv, a3);
-        }
-        a0.intoArray(red, 0);
-        a1.intoArray(red, L);
-        a2.intoArray(red, 2 * L);
-        a3.intoArray(red, 3 * L);
-    }
-
-    /** Four Q8_0 rows copied to {@code raw}, {@code rb} bytes apart, times one sequence; accumulator lanes into red. */
-    private static void fusedQ8(byte[] raw, int rb, int cols, float[] x, int xo, float[] red) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int p1 = rb, p2 = 2 * rb, p3 = 3 * rb;
-        for (int k = 0, d = 0; k < cols; k += 32, d += 34) {
-            FloatVector xlo = FloatVector.fromArray(F, x, xo + k);
-            FloatVector xhi = FloatVector.fromArray(F, x, xo + k + 16);
-            a0 = q8Block(raw, d, xlo, xhi, a0);
-            a1 = q8Block(raw, p1 + d, xlo, xhi, a1);
-            a2 = q8Block(raw, p2 + d, xlo, xhi, a2);
-            a3 = q8Block(raw, p3 + d, xlo, xhi, a3);
-        }
-        a0.intoArray(red, 0);
-        a1.intoArray(red, L);
-        a2.intoArray(red, 2 * L);
-        a3.intoArray(red, 3 * L);
-    }
-
-    /** The Q8_0 block at {@code raw[p]} applied to {@code acc}: elements 0..15, then 16..31. */
-    private static FloatVector q8Block(byte[] raw, int p, FloatVector xlo, FloatVector xhi, FloatVector acc) {
-        float scale = Float.float16ToFloat((short) ((raw[p] & 0xff) | (raw[p + 1] << 8)));
-        FloatVector lo = ((FloatVector) ByteVector.fromArray(B, raw, p + 2).convertShape(VectorOperators.B2F, F, 0));
-        FloatVector hi = ((FloatVector) ByteVector.fromArray(B, raw, p + 18).convertShape(VectorOperators.B2F, F, 0));
-        return hi.mul(scale).fma(xhi, lo.mul(scale).fma(xlo, acc));
-    }
-
-    /** Four BF16 rows from {@code p0} times four sequences {@code cols} apart; lanes of (seq j, row i) at 4j + i. */
-    private static void fusedBf16x4(MemorySegment seg, long p0, long rb, int cols, float[] x, int xo, float[] red) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        long p1 = p0 + rb, p2 = p1 + rb, p3 = p2 + rb;
-        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
-        for (int k = 0; k < cols; k += L) {
-            long d = 2L * k;
-            FloatVector v0 = bf16(seg, p0 + d);
-            FloatVector v1 = bf16(seg, p1 + d);
-            FloatVector v2 = bf16(seg, p2 + d);
-            FloatVector v3 = bf16(seg, p3 + d);
-            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
-            a00 = v0.fma(xv, a00);
-            a10 = v1.fma(xv, a10);
-            a20 = v2.fma(xv, a20);
-            a30 = v3.fma(xv, a30);
-            xv = FloatVector.fromArray(F, x, x1 + k);
-            a01 = v0.fma(xv, a01);
-            a11 = v1.fma(xv, a11);
-            a21 = v2.fma(xv, a21);
-            a31 = v3.fma(xv, a31);
-            xv = FloatVector.fromArray(F, x, x2 + k);
-            a02 = v0.fma(xv, a02);
-            a12 = v1.fma(xv, a12);
-            a22 = v2.fma(xv, a22);
-            a32 = v3.fma(xv, a32);
-            xv = FloatVector.fromArray(F, x, x3 + k);
-            a03 = v0.fma(xv, a03);
-            a13 = v1.fma(xv, a13);
-            a23 = v2.fma(xv, a23);
-            a33 = v3.fma(xv, a33);
-        }
-        a00.intoArray(red, 0);
-        a10.intoArray(red, L);
-        a20.intoArray(red, 2 * L);
-        a30.intoArray(red, 3 * L);
-        a01.intoArray(red, 4 * L);
-        a11.intoArray(red, 5 * L);
-        a21.intoArray(red, 6 * L);
-        a31.intoArray(red, 7 * L);
-        a02.intoArray(red, 8 * L);
-        a12.intoArray(red, 9 * L);
-        a22.intoArray(red, 10 * L);
-        a32.intoArray(red, 11 * L);
-        a03.intoArray(red, 12 * L);
-        a13.intoArray(red, 13 * L);
-        a23.intoArray(red, 14 * L);
-        a33.intoArray(red, 15 * L);
-    }
-
-    /** Four BF16 rows from {@code p0} times six sequences {@code cols} apart; lanes of (seq j, row i) at 4j + i. */
-    private static void fusedBf16x6(MemorySegment seg, long p0, long rb, int cols, float[] x, int xo, float[] red) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
-        long p1 = p0 + rb, p2 = p1 + rb, p3 = p2 + rb;
-        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols, x4 = x3 + cols, x5 = x4 + cols;
-        for (int k = 0; k < cols; k += L) {
-            long d = 2L * k;
-            FloatVector v0 = bf16(seg, p0 + d);
-            FloatVector v1 = bf16(seg, p1 + d);
-            FloatVector v2 = bf16(seg, p2 + d);
-            FloatVector v3 = bf16(seg, p3 + d);
-            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
-            a00 = v0.fma(xv, a00);
-            a10 = v1.fma(xv, a10);
-            a20 = v2.fma(xv, a20);
-            a30 = v3.fma(xv, a30);
-            xv = FloatVector.fromArray(F, x, x1 + k);
-            a01 = v0.fma(xv, a01);
-            a11 = v1.fma(xv, a11);
-            a21 = v2.fma(xv, a21);
-            a31 = v3.fma(xv, a31);
-            xv = FloatVector.fromArray(F, x, x2 + k);
-            a02 = v0.fma(xv, a02);
-            a12 = v1.fma(xv, a12);
-            a22 = v2.fma(xv, a22);
-            a32 = v3.fma(xv, a32);
-            xv = FloatVector.fromArray(F, x, x3 + k);
-            a03 = v0.fma(xv, a03);
-            a13 = v1.fma(xv, a13);
-            a23 = v2.fma(xv, a23);
-            a33 = v3.fma(xv, a33);
-            xv = FloatVector.fromArray(F, x, x4 + k);
-            a04 = v0.fma(xv, a04);
-            a14 = v1.fma(xv, a14);
-            a24 = v2.fma(xv, a24);
-            a34 = v3.fma(xv, a34);
-            xv = FloatVector.fromArray(F, x, x5 + k);
-            a05 = v0.fma(xv, a05);
-            a15 = v1.fma(xv, a15);
-            a25 = v2.fma(xv, a25);
-            a35 = v3.fma(xv, a35);
-        }
-        a00.intoArray(red, 0);
-        a10.intoArray(red, L);
-        a20.intoArray(red, 2 * L);
-        a30.intoArray(red, 3 * L);
-        a01.intoArray(red, 4 * L);
-        a11.intoArray(red, 5 * L);
-        a21.intoArray(red, 6 * L);
-        a31.intoArray(red, 7 * L);
-        a02.intoArray(red, 8 * L);
-        a12.intoArray(red, 9 * L);
-        a22.intoArray(red, 10 * L);
-        a32.intoArray(red, 11 * L);
-        a03.intoArray(red, 12 * L);
-        a13.intoArray(red, 13 * L);
-        a23.intoArray(red, 14 * L);
-        a33.intoArray(red, 15 * L);
-        a04.intoArray(red, 16 * L);
-        a14.intoArray(red, 17 * L);
-        a24.intoArray(red, 18 * L);
-        a34.intoArray(red, 19 * L);
-        a05.intoArray(red, 20 * L);
-        a15.intoArray(red, 21 * L);
-        a25.intoArray(red, 22 * L);
-        a35.intoArray(red, 23 * L);
-    }
-
-    /** Four Q8_0 rows copied to {@code raw} times four sequences {@code cols} apart, half a block at a time. */
-    private static void fusedQ8x4(byte[] raw, int rb, int cols, float[] x, int xo, float[] red) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
-        for (int k = 0; k < cols; k += 16) {
-            int block = 34 * (k >> 5);
-            int q = block + 2 + (k & 16);
-            FloatVector v0 = q8Half(raw, block, q);
-            FloatVector v1 = q8Half(raw, rb + block, rb + q);
-            FloatVector v2 = q8Half(raw, 2 * rb + block, 2 * rb + q);
-            FloatVector v3 = q8Half(raw, 3 * rb + block, 3 * rb + q);
-            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
-            a00 = v0.fma(xv, a00);
-            a10 = v1.fma(xv, a10);
-            a20 = v2.fma(xv, a20);
-            a30 = v3.fma(xv, a30);
-            xv = FloatVector.fromArray(F, x, x1 + k);
-            a01 = v0.fma(xv, a01);
-            a11 = v1.fma(xv, a11);
-            a21 = v2.fma(xv, a21);
-            a31 = v3.fma(xv, a31);
-            xv = FloatVector.fromArray(F, x, x2 + k);
-            a02 = v0.fma(xv, a02);
-            a12 = v1.fma(xv, a12);
-            a22 = v2.fma(xv, a22);
-            a32 = v3.fma(xv, a32);
-            xv = FloatVector.fromArray(F, x, x3 + k);
-            a03 = v0.fma(xv, a03);
-            a13 = v1.fma(xv, a13);
-            a23 = v2.fma(xv, a23);
-            a33 = v3.fma(xv, a33);
-        }
-        a00.intoArray(red, 0);
-        a10.intoArray(red, L);
-        a20.intoArray(red, 2 * L);
-        a30.intoArray(red, 3 * L);
-        a01.intoArray(red, 4 * L);
-        a11.intoArray(red, 5 * L);
-        a21.intoArray(red, 6 * L);
-        a31.intoArray(red, 7 * L);
-        a02.intoArray(red, 8 * L);
-        a12.intoArray(red, 9 * L);
-        a22.intoArray(red, 10 * L);
-        a32.intoArray(red, 11 * L);
-        a03.intoArray(red, 12 * L);
-        a13.intoArray(red, 13 * L);
-        a23.intoArray(red, 14 * L);
-        a33.intoArray(red, 15 * L);
-    }
-
-    /** 16 Q8_0 quants at {@code raw[q]} times the scale of their block at {@code raw[block]}. */
-    private static FloatVector q8Half(byte[] raw, int block, int q) {
-        float scale = Float.float16ToFloat((short) ((raw[block] & 0xff) | (raw[block + 1] << 8)));
-        return ((FloatVector) ByteVector.fromArray(B, raw, q).convertShape(VectorOperators.B2F, F, 0)).mul(scale);
-    }
-
-    /** Sums of accumulator {@code 4j + i} (sequence j < 6, row i) from {@code red} into {@code out[o + j * rows + i]}. */
-    private static void store24(float[] red, float[] out, int rows, int o) {
-        for (int j = 0; j < WIDE_TILE; j++) {
-            for (int i = 0; i < 4; i++) {
-                out[o + j * rows + i] = reduce(red, (4 * j + i) * L);
-            }
-        }
-    }
-
-    /** Sums of accumulator {@code 4j + i} (sequence j, row i) from {@code red} into {@code out[o + j * rows + i]}. */
-    private static void store16(float[] red, float[] out, int rows, int o) {
-        for (int j = 0; j < 4; j++) {
-            for (int i = 0; i < 4; i++) {
-                out[o + j * rows + i] = reduce(red, (4 * j + i) * L);
-            }
-        }
-    }
-
-    private static void store4(float[] red, float[] out, int o) {
-        for (int i = 0; i < 4; i++) {
-            out[o + i] = reduce(red, i * L);
-        }
-    }
-
-    /** Four decoded rows times six sequences: 24 accumulators, the widest tile that stays in registers. */
-    private static void tile4x6(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
-        int x0 = b * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride, x4 = x3 + stride, x5 = x4 + stride;
-        int w1 = stride, w2 = 2 * stride, w3 = 3 * stride;
-        for (int k = 0; k < stride; k += L) {
-            FloatVector v0 = FloatVector.fromArray(F, ws, k);
-            FloatVector v1 = FloatVector.fromArray(F, ws, w1 + k);
-            FloatVector v2 = FloatVector.fromArray(F, ws, w2 + k);
-            FloatVector v3 = FloatVector.fromArray(F, ws, w3 + k);
-            FloatVector x = FloatVector.fromArray(F, xs, x0 + k);
-            a00 = v0.fma(x, a00);
-            a10 = v1.fma(x, a10);
-            a20 = v2.fma(x, a20);
-            a30 = v3.fma(x, a30);
-            x = FloatVector.fromArray(F, xs, x1 + k);
-            a01 = v0.fma(x, a01);
-            a11 = v1.fma(x, a11);
-            a21 = v2.fma(x, a21);
-            a31 = v3.fma(x, a31);
-            x = FloatVector.fromArray(F, xs, x2 + k);
-            a02 = v0.fma(x, a02);
-            a12 = v1.fma(x, a12);
-            a22 = v2.fma(x, a22);
-            a32 = v3.fma(x, a32);
-            x = FloatVector.fromArray(F, xs, x3 + k);
-            a03 = v0.fma(x, a03);
-            a13 = v1.fma(x, a13);
-            a23 = v2.fma(x, a23);
-            a33 = v3.fma(x, a33);
-            x = FloatVector.fromArray(F, xs, x4 + k);
-            a04 = v0.fma(x, a04);
-            a14 = v1.fma(x, a14);
-            a24 = v2.fma(x, a24);
-            a34 = v3.fma(x, a34);
-            x = FloatVector.fromArray(F, xs, x5 + k);
-            a05 = v0.fma(x, a05);
-            a15 = v1.fma(x, a15);
-            a25 = v2.fma(x, a25);
-            a35 = v3.fma(x, a35);
-        }
-        a00.intoArray(red, 0);
-        a10.intoArray(red, L);
-        a20.intoArray(red, 2 * L);
-        a30.intoArray(red, 3 * L);
-        a01.intoArray(red, 4 * L);
-        a11.intoArray(red, 5 * L);
-        a21.intoArray(red, 6 * L);
-        a31.intoArray(red, 7 * L);
-        a02.intoArray(red, 8 * L);
-        a12.intoArray(red, 9 * L);
-        a22.intoArray(red, 10 * L);
-        a32.intoArray(red, 11 * L);
-        a03.intoArray(red, 12 * L);
-        a13.intoArray(red, 13 * L);
-        a23.intoArray(red, 14 * L);
-        a33.intoArray(red, 15 * L);
-        a04.intoArray(red, 16 * L);
-        a14.intoArray(red, 17 * L);
-        a24.intoArray(red, 18 * L);
-        a34.intoArray(red, 19 * L);
-        a05.intoArray(red, 20 * L);
-        a15.intoArray(red, 21 * L);
-        a25.intoArray(red, 22 * L);
-        a35.intoArray(red, 23 * L);
-        for (int j = 0; j < WIDE_TILE; j++) {
-            int o = (b + j) * rows + r;
-            for (int i = 0; i < 4; i++) {
-                out[o + i] = reduce(red, (4 * j + i) * L);
-            }
-        }
-    }
-
-    static void tile4x4(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int x0 = b * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride;
-        int w1 = stride, w2 = 2 * stride, w3 = 3 * stride;
-        for (int k = 0; k < stride; k += L) {
-            FloatVector v0 = FloatVector.fromArray(F, ws, k);
-            FloatVector v1 = FloatVector.fromArray(F, ws, w1 + k);
-            FloatVector v2 = FloatVector.fromArray(F, ws, w2 + k);
-            FloatVector v3 = FloatVector.fromArray(F, ws, w3 + k);
-            FloatVector x = FloatVector.fromArray(F, xs, x0 + k);
-            a00 = v0.fma(x, a00);
-            a10 = v1.fma(x, a10);
-            a20 = v2.fma(x, a20);
-            a30 = v3.fma(x, a30);
-            x = FloatVector.fromArray(F, xs, x1 + k);
-            a01 = v0.fma(x, a01);
-            a11 = v1.fma(x, a11);
-            a21 = v2.fma(x, a21);
-            a31 = v3.fma(x, a31);
-            x = FloatVector.fromArray(F, xs, x2 + k);
-            a02 = v0.fma(x, a02);
-            a12 = v1.fma(x, a12);
-            a22 = v2.fma(x, a22);
-            a32 = v3.fma(x, a32);
-            x = FloatVector.fromArray(F, xs, x3 + k);
-            a03 = v0.fma(x, a03);
-            a13 = v1.fma(x, a13);
-            a23 = v2.fma(x, a23);
-            a33 = v3.fma(x, a33);
-        }
-        // Lanes of sequence j, row i at red[(4j + i) * L].
-        a00.intoArray(red, 0);
-        a10.intoArray(red, L);
-        a20.intoArray(red, 2 * L);
-        a30.intoArray(red, 3 * L);
-        a01.intoArray(red, 4 * L);
-        a11.intoArray(red, 5 * L);
-        a21.intoArray(red, 6 * L);
-        a31.intoArray(red, 7 * L);
-        a02.intoArray(red, 8 * L);
-        a12.intoArray(red, 9 * L);
-        a22.intoArray(red, 10 * L);
-        a32.intoArray(red, 11 * L);
-        a03.intoArray(red, 12 * L);
-        a13.intoArray(red, 13 * L);
-        a23.intoArray(red, 14 * L);
-        a33.intoArray(red, 15 * L);
-        for (int j = 0; j < 4; j++) {
-            int o = (b + j) * rows + r;
-            for (int i = 0; i < 4; i++) {
-                out[o + i] = reduce(red, (4 * j + i) * L);
-            }
-        }
-    }
-
-    private static void tile4x1(float[] ws, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int x0 = b * stride;
-        int w1 = stride, w2 = 2 * stride, w3 = 3 * stride;
-        for (int k = 0; k < stride; k += L) {
-            FloatVector x = FloatVector.fromArray(F, xs, x0 + k);
-            a0 = FloatVector.fromArray(F, ws, k).fma(x, a0);
-            a1 = FloatVector.fromArray(F, ws, w1 + k).fma(x, a1);
-            a2 = FloatVector.fromArray(F, ws, w2 + k).fma(x, a2);
-            a3 = FloatVector.fromArray(F, ws, w3 + k).fma(x, a3);
-        }
-        a0.intoArray(red, 0);
-        a1.intoArray(red, L);
-        a2.intoArray(red, 2 * L);
-        a3.intoArray(red, 3 * L);
-        int o = b * rows + r;
-        for (int i = 0; i < 4; i++) {
-            out[o + i] = reduce(red, i * L);
-        }
-    }
-
-    private static void tile1x4(
-            float[] ws, int wo, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int x0 = b * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride;
-        for (int k = 0; k < stride; k += L) {
-            FloatVector v = FloatVector.fromArray(F, ws, wo + k);
-            a0 = v.fma(FloatVector.fromArray(F, xs, x0 + k), a0);
-            a1 = v.fma(FloatVector.fromArray(F, xs, x1 + k), a1);
-            a2 = v.fma(FloatVector.fromArray(F, xs, x2 + k), a2);
-            a3 = v.fma(FloatVector.fromArray(F, xs, x3 + k), a3);
-        }
-        a0.intoArray(red, 0);
-        a1.intoArray(red, L);
-        a2.intoArray(red, 2 * L);
-        a3.intoArray(red, 3 * L);
-        for (int j = 0; j < 4; j++) {
-            out[(b + j) * rows + r] = reduce(red, j * L);
-        }
-    }
-
-    private static void tile1x1(
-            float[] ws, int wo, int stride, float[] xs, int b, float[] out, int rows, int r, float[] red) {
-        FloatVector a = FloatVector.zero(F);
-        int x0 = b * stride;
-        for (int k = 0; k < stride; k += L) {
-            a = FloatVector.fromArray(F, ws, wo + k).fma(FloatVector.fromArray(F, xs, x0 + k), a);
-        }
-        a.intoArray(red, 0);
-        out[b * rows + r] = reduce(red, 0);
-    }
-
-    /**
-     * Sum of the {@link #L} lanes at {@code lanes[off ..]} by a fixed pairwise tree (overwriting them): lane-wise float
-     * adds in a fixed order, so the same on every tier of the JVM, and the same tree as {@link #sum}.
-     */
-    static float reduce(float[] lanes, int off) {
-        if (L == 16) {
-            // The same tree with the two widest levels as 256- and 128-bit adds: 2.5x faster than the scalar loop,
-            // which cost the 4x6 tile a quarter of its time.
-            FloatVector.fromArray(F8, lanes, off)
-                    .add(FloatVector.fromArray(F8, lanes, off + 8))
-                    .intoArray(lanes, off);
-            FloatVector.fromArray(F4, lanes, off)
-                    .add(FloatVector.fromArray(F4, lanes, off + 4))
-                    .intoArray(lanes, off);
-            return (lanes[off] + lanes[off + 2]) + (lanes[off + 1] + lanes[off + 3]);
-        }
-        for (int width = L / 2; width >= 1; width /= 2) {
-            for (int i = 0; i < width; i++) {
-                lanes[off + i] += lanes[off + i + width];
-            }
-        }
-        return lanes[off];
     }
 
     /** Sum of the lanes by a fixed butterfly, the same on every tier of the JVM. */
@@ -710,10 +139,6 @@ public final class VectorKernels implements Kernels {
         v = v.add(v.rearrange(SWAP2));
         v = v.add(v.rearrange(SWAP1));
         return v.lane(0);
-    }
-
-    static int roundUp(int n) {
-        return (n + L - 1) / L * L;
     }
 
     // ---------------------------------------------------------------- decoding
@@ -875,6 +300,12 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void row(Matrix w, int row, float[] out, int outOff) {
+        if (w.layout() == Matrix.Layout.PANELS) { // a row across panels: strided, and only ever a tied head's copy
+            for (int k = 0; k < w.cols(); k++) {
+                out[outOff + k] = w.get(row, k);
+            }
+            return;
+        }
         decodeRow(w, row, out, outOff, w.cols(), rowWorkspace.get());
     }
 
@@ -1085,19 +516,10 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** Per-thread buffers of the matmul: decoded rows, one raw row, and accumulator lanes to reduce. */
+    /** Buffers of {@link #row}: the raw row copied from its segment. */
     static final class Workspace {
-        final float[] lanes = new float[ROWS * WIDE_TILE * L];
-        private float[] rows = new float[0];
         private byte[] bytes = new byte[0];
         private short[] shorts = new short[0];
-
-        float[] rows(int n) {
-            if (rows.length < n) {
-                rows = new float[n];
-            }
-            return rows;
-        }
 
         byte[] bytes(long n) {
             if (bytes.length < n) {

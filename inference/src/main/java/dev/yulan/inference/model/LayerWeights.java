@@ -41,6 +41,24 @@ public record LayerWeights(
         return Stream.of(wq, wk, wv, wo, wGate, wUp, wDown);
     }
 
+    /** A copy with every matrix replaced by {@code f} of it. */
+    public LayerWeights map(java.util.function.UnaryOperator<Matrix> f) {
+        return new LayerWeights(
+                attnNorm,
+                f.apply(wq),
+                f.apply(wk),
+                f.apply(wv),
+                f.apply(wo),
+                bq,
+                bk,
+                bv,
+                bo,
+                ffnNorm,
+                f.apply(wGate),
+                f.apply(wUp),
+                f.apply(wDown));
+    }
+
     /** Bytes of weights one token reads in this layer. */
     public long matrixBytes() {
         return matrices().mapToLong(Matrix::byteSize).sum();

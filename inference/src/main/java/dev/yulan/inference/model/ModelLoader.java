@@ -3,6 +3,7 @@ package dev.yulan.inference.model;
 import dev.yulan.inference.tensor.DType;
 import dev.yulan.inference.tensor.Elements;
 import dev.yulan.inference.tensor.Matrix;
+import dev.yulan.inference.tensor.Panels;
 import dev.yulan.inference.tensor.Quantizer;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -50,16 +51,23 @@ public final class ModelLoader {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException("bad synthetic model " + model + ": " + e.getMessage(), e);
         }
-        Checkpoint built = SyntheticCheckpoint.inMemory(shape, dtype, 0, options.progress());
-        if (options.quantize() == null) {
-            return built;
-        }
-        try {
-            ModelWeights quantized = quantize(built.weights(), options.quantize(), built.arena(), options.progress());
-            return new Checkpoint(built.config(), built.generationConfig(), quantized, null, built.arena());
-        } catch (RuntimeException e) {
-            built.close();
-            throw e;
+        return load(shape, dtype, 0, options);
+    }
+
+    /**
+     * A synthetic model of {@code shape} with random weights of {@code dtype} from {@code seed}, built in memory and
+     * prepared as a loaded checkpoint is (quantized when the options say so, packed).
+     */
+    public static Checkpoint load(SyntheticShape shape, DType dtype, long seed, LoadOptions options) {
+        try (Checkpoint built = SyntheticCheckpoint.inMemory(shape, dtype, seed, options.progress())) {
+            Arena arena = Arena.ofShared();
+            try {
+                ModelWeights weights = prepare(built.weights(), options.quantize(), true, arena, options.progress());
+                return new Checkpoint(built.config(), built.generationConfig(), weights, null, arena);
+            } catch (RuntimeException e) {
+                arena.close();
+                throw e;
+            }
         }
     }
 
@@ -85,13 +93,8 @@ public final class ModelLoader {
         Arena arena = Arena.ofShared();
         try {
             SafeTensors tensors = SafeTensors.open(dir, arena);
-            ModelWeights weights = weights(tensors, config);
-            if (options.quantize() != null) {
-                weights = quantize(weights, options.quantize(), arena, options.progress());
-            } else {
-                long total = weights.matrixBytes();
-                options.progress().update(total, total);
-            }
+            ModelWeights weights =
+                    prepare(weights(tensors, config), options.quantize(), false, arena, options.progress());
             return new Checkpoint(config, generation, weights, dir, arena);
         } catch (RuntimeException e) {
             arena.close();
@@ -136,42 +139,55 @@ public final class ModelLoader {
     }
 
     /**
-     * A copy of {@code weights} with every matrix converted to {@code target}, in parallel on the common pool; a tied
-     * head stays tied.
+     * The weights ready to compute with: every matrix but the embedding packed into panels ({@link Panels}) in {@code
+     * arena}, quantized first to {@code quantize} when it is not null (the embedding too, as llama.cpp's Q8_0 and Q4_0
+     * files do; a matrix whose width is not a multiple of the 32-element block stays in its stored dtype, as llama.cpp
+     * falls back for such tensors). The embedding stays row-major: it is read a row per token. With {@code
+     * copyEmbedding} it is copied into {@code arena}, so that the source's memory may be freed. Matrices are prepared
+     * in parallel.
      */
-    public static ModelWeights quantize(ModelWeights weights, DType target, Arena arena, LoadProgress progress) {
-        List<Matrix> sources = weights.matrices().toList();
-        long total = sources.stream().mapToLong(Matrix::byteSize).sum();
+    public static ModelWeights prepare(
+            ModelWeights weights, DType quantize, boolean copyEmbedding, Arena arena, LoadProgress progress) {
+        List<Matrix> sources = weights.layers().stream()
+                .flatMap(LayerWeights::matrices)
+                .collect(java.util.stream.Collectors.toCollection(ArrayList::new));
+        sources.add(weights.lmHead());
+        long total = sources.stream().mapToLong(Matrix::byteSize).sum()
+                + weights.embedding().byteSize();
         AtomicLong done = new AtomicLong();
-        Map<Matrix, Matrix> converted = new IdentityHashMap<>();
         List<Matrix> results = sources.parallelStream()
                 .map(m -> {
-                    Matrix out = m.cols() % target.blockSize() == 0 ? Quantizer.quantize(m, target, arena) : m;
+                    Matrix packed;
+                    if (quantize != null && m.cols() % quantize.blockSize() == 0) {
+                        try (Arena scratch = Arena.ofShared()) {
+                            packed = Panels.pack(Quantizer.quantize(m, quantize, scratch), arena);
+                        }
+                    } else {
+                        packed = Panels.pack(m, arena);
+                    }
                     progress.update(done.addAndGet(m.byteSize()), total);
-                    return out;
+                    return packed;
                 })
                 .toList();
+        Map<Matrix, Matrix> converted = new IdentityHashMap<>();
         for (int i = 0; i < sources.size(); i++) {
             converted.put(sources.get(i), results.get(i));
         }
-        List<LayerWeights> layers = weights.layers().stream()
-                .map(l -> new LayerWeights(
-                        l.attnNorm(),
-                        converted.get(l.wq()),
-                        converted.get(l.wk()),
-                        converted.get(l.wv()),
-                        converted.get(l.wo()),
-                        l.bq(),
-                        l.bk(),
-                        l.bv(),
-                        l.bo(),
-                        l.ffnNorm(),
-                        converted.get(l.wGate()),
-                        converted.get(l.wUp()),
-                        converted.get(l.wDown())))
-                .toList();
+        Matrix embedding = weights.embedding();
+        if (quantize != null && embedding.cols() % quantize.blockSize() == 0) {
+            embedding = Quantizer.quantize(embedding, quantize, arena);
+        } else if (copyEmbedding) {
+            embedding = new Matrix(
+                    embedding.dtype(),
+                    embedding.rows(),
+                    embedding.cols(),
+                    arena.allocate(embedding.byteSize(), 64).copyFrom(embedding.data()));
+        }
+        progress.update(done.addAndGet(weights.embedding().byteSize()), total);
+        List<LayerWeights> layers =
+                weights.layers().stream().map(l -> l.map(converted::get)).toList();
         return new ModelWeights(
-                converted.get(weights.embedding()), layers, weights.finalNorm(), converted.get(weights.lmHead()));
+                embedding, layers, weights.finalNorm(), converted.get(weights.lmHead()), weights.tied());
     }
 
     private static Matrix matrix(SafeTensors tensors, String name, int rows, int cols) {

@@ -8,26 +8,30 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * All weights of a Llama-layout model. When the embedding is tied, {@code lmHead} is the same {@link Matrix} as
- * {@code embedding}.
+ * All weights of a Llama-layout model. The embedding stays row-major (a token's vector is read as one row); the other
+ * matrices are packed into panels once loaded ({@link ModelLoader#prepare}). When the embedding is tied, {@code
+ * lmHead} is the embedding itself as read from the checkpoint, or its packed copy.
  *
  * @param embedding {@code model.embed_tokens.weight} [vocab x hidden]; a token's vector is its row
  * @param finalNorm {@code model.norm.weight} [hidden]
  * @param lmHead {@code lm_head.weight} [vocab x hidden], or the embedding when tied
+ * @param tied whether the checkpoint ties the LM head to the embedding
  */
-public record ModelWeights(Matrix embedding, List<LayerWeights> layers, float[] finalNorm, Matrix lmHead) {
+public record ModelWeights(
+        Matrix embedding, List<LayerWeights> layers, float[] finalNorm, Matrix lmHead, boolean tied) {
 
     public ModelWeights {
         layers = List.copyOf(layers);
     }
 
-    public boolean tied() {
-        return lmHead == embedding;
+    /** Weights as read from a checkpoint: tied when the head is the embedding itself. */
+    public ModelWeights(Matrix embedding, List<LayerWeights> layers, float[] finalNorm, Matrix lmHead) {
+        this(embedding, layers, finalNorm, lmHead, lmHead == embedding);
     }
 
-    /** Every distinct matrix (a tied head counted once). */
+    /** Every distinct matrix in memory (a head that is the embedding itself counted once). */
     public Stream<Matrix> matrices() {
-        Stream<Matrix> head = tied() ? Stream.empty() : Stream.of(lmHead);
+        Stream<Matrix> head = lmHead == embedding ? Stream.empty() : Stream.of(lmHead);
         return Stream.concat(
                 Stream.concat(Stream.of(embedding), layers.stream().flatMap(LayerWeights::matrices)), head);
     }

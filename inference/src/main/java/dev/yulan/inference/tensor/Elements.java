@@ -58,6 +58,20 @@ public final class Elements {
         };
     }
 
+    /** The integer of element {@code index} of a quantized row (Q8_0's byte, Q4_0's {@code nibble - 8}). */
+    public static int quant(MemorySegment data, long rowOff, DType dtype, int index) {
+        long block = rowOff + (long) (index / 32) * dtype.blockBytes();
+        return switch (dtype) {
+            case Q8_0 -> data.get(ValueLayout.JAVA_BYTE, block + 2 + index % 32);
+            case Q4_0 -> {
+                int within = index % 32;
+                int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + within % 16) & 0xff;
+                yield (within < 16 ? packed & 0x0f : packed >>> 4) - 8;
+            }
+            default -> throw new IllegalArgumentException(dtype + " is not quantized");
+        };
+    }
+
     /** Writes element {@code index} of a row of a plain (unquantized) {@code dtype}. */
     public static void set(MemorySegment data, long rowOff, DType dtype, int index, float value) {
         switch (dtype) {

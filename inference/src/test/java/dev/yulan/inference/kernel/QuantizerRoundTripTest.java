@@ -17,7 +17,7 @@ class QuantizerRoundTripTest {
         SplittableRandom random = new SplittableRandom(11);
         try (Arena arena = Arena.ofShared();
                 Kernels kernels = Kernels.create(2)) {
-            Matrix source = RandomData.matrix(arena, random, DType.BF16, 5, 96);
+            Matrix source = RandomData.rowMajor(arena, random, DType.BF16, 5, 96);
             for (DType target : new DType[] {DType.Q8_0, DType.Q4_0}) {
                 Matrix q = Quantizer.quantize(source, target, arena);
                 // Values lie in (-1, 1): Q8_0 errs by at most half a step of max/127; Q4_0 by half a step of max/8,

@@ -3,6 +3,7 @@ package dev.yulan.inference.kernel;
 import dev.yulan.inference.tensor.DType;
 import dev.yulan.inference.tensor.Elements;
 import dev.yulan.inference.tensor.Matrix;
+import dev.yulan.inference.tensor.Panels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,8 +22,16 @@ final class RandomData {
         return x;
     }
 
-    /** A random matrix: plain dtypes hold values in (-1, 1); quantized ones random blocks with small scales. */
+    /**
+     * A random matrix packed into panels, as the kernels take weights: plain dtypes hold values in (-1, 1); quantized
+     * ones random blocks with small scales.
+     */
     static Matrix matrix(Arena arena, SplittableRandom random, DType dtype, int rows, int cols) {
+        return Panels.pack(rowMajor(arena, random, dtype, rows, cols), arena);
+    }
+
+    /** A random row-major matrix, as a checkpoint stores it. */
+    static Matrix rowMajor(Arena arena, SplittableRandom random, DType dtype, int rows, int cols) {
         long rowBytes = dtype.bytesFor(cols);
         MemorySegment data = arena.allocate(rowBytes * rows, 64);
         for (int r = 0; r < rows; r++) {
@@ -48,7 +57,7 @@ final class RandomData {
     static float magnitude(Matrix w, int row, float[] x, int xOff) {
         float total = 0f;
         for (int k = 0; k < w.cols(); k++) {
-            total += Math.abs(Elements.get(w.data(), row * w.rowBytes(), w.dtype(), k) * x[xOff + k]);
+            total += Math.abs(w.get(row, k) * x[xOff + k]);
         }
         return total;
     }

@@ -41,7 +41,7 @@ class VectorKernelsOpsTest {
     }
 
     @Test
-    void laneSumsFollowTheFixedPairwiseTreeAndMatchTheVectorButterfly() {
+    void laneSumsFollowTheFixedPairwiseTree() {
         // Lanes of mixed magnitudes, so that any other summation order would round differently.
         SplittableRandom random = new SplittableRandom(9);
         int lanes = VectorKernels.L;
@@ -56,8 +56,6 @@ class VectorKernelsOpsTest {
                     tree[i] += tree[i + width];
                 }
             }
-            float reduced = VectorKernels.reduce(values.clone(), 0);
-            assertThat(reduced).as("trial %d", trial).isEqualTo(tree[0]);
             assertThat(VectorKernels.sum(FloatVector.fromArray(VectorKernels.F, values, 0)))
                     .as("trial %d", trial)
                     .isEqualTo(tree[0]);
@@ -227,7 +225,7 @@ class VectorKernelsOpsTest {
         SplittableRandom random = new SplittableRandom(9);
         try (Arena arena = Arena.ofShared()) {
             for (int cols : dtype.isQuantized() ? new int[] {32, 96, 1952} : new int[] {1, 8, 17, 172, 1952}) {
-                Matrix w = RandomData.matrix(arena, random, dtype, 3, cols);
+                Matrix w = RandomData.rowMajor(arena, random, dtype, 3, cols);
                 for (int r = 0; r < 3; r++) {
                     float[] expected = new float[cols + 1];
                     float[] actual = new float[cols + 1];

@@ -13,7 +13,6 @@ import dev.yulan.inference.model.LoadOptions;
 import dev.yulan.inference.model.LoadProgress;
 import dev.yulan.inference.model.ModelLoader;
 import dev.yulan.inference.model.ModelWeights;
-import dev.yulan.inference.model.SyntheticCheckpoint;
 import dev.yulan.inference.model.SyntheticShape;
 import dev.yulan.inference.model.SyntheticTokenizer;
 import dev.yulan.inference.model.Transformer;
@@ -254,17 +253,10 @@ public final class BenchCommand implements Runnable {
                 shape = shape.withLayers(layers);
             }
             SyntheticTokenizer.write(tokenizerDir, shape.vocab(), shape.maxPositionEmbeddings());
-            if (!weightType.isQuantized()) {
-                return SyntheticCheckpoint.inMemory(shape, weightType, 42, progress);
-            }
-            Checkpoint source = SyntheticCheckpoint.inMemory(shape, DType.BF16, 42, progress);
-            java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
-            ModelWeights quantized = ModelLoader.quantize(
-                    source.weights(), weightType, arena, new ProgressBar("quantizing to " + weightType, err));
-            if (quantized.matrices().allMatch(m -> m.dtype() == weightType)) {
-                source.close(); // every matrix was copied; otherwise some still point into it
-            }
-            return new Checkpoint(source.config(), source.generationConfig(), quantized, null, arena);
+            LoadOptions options = LoadOptions.defaults()
+                    .withQuantize(weightType.isQuantized() ? weightType : null)
+                    .withProgress(progress);
+            return ModelLoader.load(shape, weightType.isQuantized() ? DType.BF16 : weightType, 42, options);
         }
 
         static DType parseDtype(String value) {

@@ -5,6 +5,7 @@ import dev.yulan.inference.kernel.MachineLimits;
 import dev.yulan.inference.tensor.DType;
 import dev.yulan.inference.tensor.Elements;
 import dev.yulan.inference.tensor.Matrix;
+import dev.yulan.inference.tensor.Panels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -117,10 +118,15 @@ public final class MatmulThroughput {
         int count = (int) Math.max(1, totalBytes / bytes);
         MemorySegment first = arena.allocate(bytes, 64);
         fillRandom(first, dtype, rows, cols);
+        Matrix packed = Panels.pack(new Matrix(dtype, rows, cols, first), arena);
         Matrix[] ws = new Matrix[count];
         for (int i = 0; i < count; i++) {
-            MemorySegment data = i == 0 ? first : arena.allocate(bytes, 64).copyFrom(first);
-            ws[i] = new Matrix(dtype, rows, cols, data);
+            MemorySegment data = Boolean.getBoolean("heap")
+                    ? MemorySegment.ofArray(new byte[(int) packed.byteSize()]).copyFrom(packed.data())
+                    : i == 0
+                            ? packed.data()
+                            : arena.allocate(packed.byteSize(), 64).copyFrom(packed.data());
+            ws[i] = new Matrix(dtype, rows, cols, data, Matrix.Layout.PANELS);
         }
         return ws;
     }

@@ -1,0 +1,806 @@
+package dev.yulan.inference.kernel;
+
+import dev.yulan.inference.tensor.DType;
+import dev.yulan.inference.tensor.Elements;
+import dev.yulan.inference.tensor.Matrix;
+import dev.yulan.inference.tensor.Panels;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The batched matmul over {@link Panels}. For each group of 4 panels (64 output rows) and each chunk of {@link
+ * Panels#CHUNK} columns, the chunk is copied to the heap in one bulk copy and decoded once into a float buffer that
+ * stays in L1 (quantized weights as their integers, the scales aside); then every sequence of the batch is applied to
+ * it with its activation broadcast, in register tiles of 4 panels x up to 6 sequences, one fused multiply-add per
+ * weight and sequence. The FMA chains are exactly those {@link Kernels#matmul} specifies, so the result is
+ * bit-identical to the scalar reference at any batch size and thread count.
+ *
+ * <p>Why a bulk copy: a copy issues all of a chunk's cache-line loads at once, where loads spread among FMAs are
+ * limited by how far the out-of-order window reaches; measured at batch 1, copying and then computing streams faster
+ * than either decoding straight from the segment (whose bounds checks the JIT keeps, one per load) or from a heap
+ * array.
+ */
+final class PanelMatmul {
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+
+    /** Sequences per pass over a group's weights; their accumulators and activations stay in L1/L2. */
+    static final int BATCH_CHUNK = 64;
+
+    private static final int LANES = Panels.ROWS;
+    private static final int GROUP = Panels.GROUP;
+    private static final int KC = Panels.CHUNK;
+    private static final int PANEL_FLOATS = KC * LANES;
+    // Accumulator slots per panel: a batch chunk plus the padding of a 4-sequence tile.
+    private static final int ACC_SEQS = BATCH_CHUNK + 4;
+    private static final int ACC_FLOATS = ACC_SEQS * LANES;
+
+    private PanelMatmul() {}
+
+    /** Per-thread buffers: the raw chunk, the decoded chunk and its scales, accumulators, activations transposed. */
+    static final class Scratch {
+        final byte[] raw = new byte[GROUP * PANEL_FLOATS * 4];
+        final short[] shorts = new short[GROUP * PANEL_FLOATS];
+        final float[] weights = new float[GROUP * PANEL_FLOATS];
+        final float[] scales = new float[KC / 32 * GROUP * LANES];
+        final float[] acc = new float[GROUP * ACC_FLOATS];
+        private float[] xt = new float[0];
+
+        float[] xt(int cols) {
+            if (xt.length < cols * ACC_SEQS) {
+                xt = new float[cols * ACC_SEQS];
+            }
+            return xt;
+        }
+    }
+
+    /** Groups of panels packed for {@code rows} rows. */
+    static int groups(int rows) {
+        return Panels.paddedRows(rows) / (LANES * GROUP);
+    }
+
+    /** Output rows of groups {@code [g0, g1)} for the whole batch. */
+    static void apply(Matrix w, float[] x, float[] out, int batch, int g0, int g1, Scratch scratch) {
+        if (batch == 1 && w.dtype() == DType.Q8_0) {
+            for (int g = g0; g < g1; g++) {
+                streamQ8(w, x, out, g, scratch);
+            }
+            return;
+        }
+        if (batch == 1 && w.dtype() == DType.BF16) {
+            for (int g = g0; g < g1; g++) {
+                streamBf16(w, x, out, g, scratch);
+            }
+            return;
+        }
+        int cols = w.cols();
+        long groupBytes = Panels.groupBytes(w.dtype(), cols);
+        boolean blocked = w.dtype().isQuantized();
+        float[] acc = scratch.acc;
+        float[] xt = scratch.xt(cols);
+        for (int b0 = 0; b0 < batch; b0 += BATCH_CHUNK) {
+            int nb = Math.min(BATCH_CHUNK, batch - b0);
+            transpose(x, cols, b0, nb, xt);
+            for (int g = g0; g < g1; g++) {
+                Arrays.fill(acc, 0f);
+                for (int k0 = 0; k0 < cols; k0 += KC) {
+                    int kc = Math.min(KC, cols - k0);
+                    decode(w, g * groupBytes + Panels.chunkOffset(w.dtype(), k0 / KC), kc, scratch);
+                    if (blocked) {
+                        applyBlocks(scratch.weights, kc, xt, k0 * ACC_SEQS, nb, acc, scratch.scales);
+                    } else {
+                        applyChunk(scratch.weights, kc, xt, k0 * ACC_SEQS, nb, acc);
+                    }
+                }
+                store(acc, out, w.rows(), g * GROUP * LANES, b0, nb);
+            }
+        }
+    }
+
+    /**
+     * {@code xt[k][s] = x[b0+s][k]} with rows {@link #ACC_SEQS} apart, so a tile reaches its sequences' activations of
+     * one column at fixed offsets from one index; the padding columns repeat the last sequence.
+     */
+    private static void transpose(float[] x, int cols, int b0, int nb, float[] xt) {
+        for (int s = 0; s < nb + 2; s++) {
+            int from = (b0 + Math.min(s, nb - 1)) * cols;
+            for (int k = 0; k < cols; k++) {
+                xt[k * ACC_SEQS + s] = x[from + k];
+            }
+        }
+    }
+
+    /** Every sequence of the chunk against one decoded column chunk, in tiles sized to what is left. */
+    private static void applyChunk(float[] wb, int kc, float[] xt, int xo, int nb, float[] acc) {
+        int b = 0;
+        while (b < nb) {
+            int left = nb - b;
+            if (left >= 6) {
+                tile4x6(wb, kc, xt, xo + b, acc, b * LANES);
+                b += 6;
+            } else if (left >= 2) {
+                // Up to two padding sequences repeat the last one; their accumulators are slots past the chunk.
+                tile4x4(wb, kc, xt, xo + b, acc, b * LANES);
+                b += 4;
+            } else {
+                tile4x1(wb, kc, xt, xo + b, acc, b * LANES);
+                b += 1;
+            }
+        }
+    }
+
+    /** {@link #applyChunk} for quantized weights, block by block. */
+    private static void applyBlocks(float[] wb, int kc, float[] xt, int xo, int nb, float[] acc, float[] sc) {
+        int b = 0;
+        while (b < nb) {
+            int left = nb - b;
+            if (left >= 6) {
+                tile4x6Blocks(wb, kc, xt, xo + b, acc, b * LANES, sc);
+                b += 6;
+            } else if (left >= 2) {
+                tile4x4Blocks(wb, kc, xt, xo + b, acc, b * LANES, sc);
+                b += 4;
+            } else {
+                tile4x1Blocks(wb, kc, xt, xo + b, acc, b * LANES, sc);
+                b += 1;
+            }
+        }
+    }
+
+    private static void store(float[] acc, float[] out, int rows, int row0, int b0, int nb) {
+        for (int p = 0; p < GROUP; p++) {
+            int r = row0 + p * LANES;
+            if (r >= rows) {
+                return;
+            }
+            int n = Math.min(LANES, rows - r);
+            for (int b = 0; b < nb; b++) {
+                FloatVector v = FloatVector.fromArray(F, acc, p * ACC_FLOATS + b * LANES);
+                if (n == LANES) {
+                    v.intoArray(out, (b0 + b) * rows + r);
+                } else {
+                    v.intoArray(out, (b0 + b) * rows + r, F.indexInRange(0, n));
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- batch 1
+
+    /** One group of BF16 weights for one sequence, widened in registers from the copied chunk, with no store. */
+    private static void streamBf16(Matrix w, float[] x, float[] out, int g, Scratch scratch) {
+        int cols = w.cols();
+        long group = g * Panels.groupBytes(DType.BF16, cols);
+        short[] raw = scratch.shorts;
+        float[] acc = scratch.acc;
+        Arrays.fill(acc, 0, GROUP * LANES, 0f);
+        for (int k0 = 0; k0 < cols; k0 += KC) {
+            int kc = Math.min(KC, cols - k0);
+            MemorySegment.copy(
+                    w.data(),
+                    Elements.SHORT_LE,
+                    group + Panels.chunkOffset(DType.BF16, k0 / KC),
+                    raw,
+                    0,
+                    GROUP * kc * LANES);
+            streamBf16Chunk(raw, kc, x, k0, acc);
+        }
+        storeOne(acc, out, w.rows(), g * GROUP * LANES);
+    }
+
+    private static void streamBf16Chunk(short[] raw, int kc, float[] x, int k0, float[] acc) {
+        FloatVector a0 = FloatVector.fromArray(F, acc, 0);
+        FloatVector a1 = FloatVector.fromArray(F, acc, LANES);
+        FloatVector a2 = FloatVector.fromArray(F, acc, 2 * LANES);
+        FloatVector a3 = FloatVector.fromArray(F, acc, 3 * LANES);
+        int piece = kc * LANES;
+        for (int k = 0; k < kc; k++) {
+            FloatVector v = FloatVector.broadcast(F, x[k0 + k]);
+            int at = k * LANES;
+            a0 = bf16(raw, at).fma(v, a0);
+            a1 = bf16(raw, at + piece).fma(v, a1);
+            a2 = bf16(raw, at + 2 * piece).fma(v, a2);
+            a3 = bf16(raw, at + 3 * piece).fma(v, a3);
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, LANES);
+        a2.intoArray(acc, 2 * LANES);
+        a3.intoArray(acc, 3 * LANES);
+    }
+
+    private static FloatVector bf16(short[] raw, int off) {
+        return bf16((IntVector) ShortVector.fromArray(S, raw, off).convertShape(VectorOperators.S2I, I, 0));
+    }
+
+    /** The four accumulated panels of one sequence into {@code out}, all but the rows past the end. */
+    private static void storeOne(float[] acc, float[] out, int rows, int row0) {
+        for (int p = 0; p < GROUP; p++) {
+            FloatVector v = FloatVector.fromArray(F, acc, p * LANES);
+            int r = row0 + p * LANES;
+            if (r + LANES <= rows) {
+                v.intoArray(out, r);
+            } else if (r < rows) {
+                v.intoArray(out, r, F.indexInRange(0, rows - r));
+            }
+        }
+    }
+
+    /**
+     * One group of Q8_0 weights for one sequence, decoded in registers from the copied chunk: at batch 1 the int8 to
+     * float widening is what competes with memory, and this path does it once per weight with no store.
+     */
+    private static void streamQ8(Matrix w, float[] x, float[] out, int g, Scratch scratch) {
+        int cols = w.cols();
+        long group = g * Panels.groupBytes(DType.Q8_0, cols);
+        int blockBytes = Panels.blockBytes(DType.Q8_0);
+        byte[] raw = scratch.raw;
+        float[] acc = scratch.acc;
+        Arrays.fill(acc, 0, GROUP * LANES, 0f);
+        for (int k0 = 0; k0 < cols; k0 += KC) {
+            int kc = Math.min(KC, cols - k0);
+            int piece = (int) Panels.pieceBytes(DType.Q8_0, kc);
+            MemorySegment.copy(
+                    w.data(),
+                    ValueLayout.JAVA_BYTE,
+                    group + Panels.chunkOffset(DType.Q8_0, k0 / KC),
+                    raw,
+                    0,
+                    4 * piece);
+            for (int k = 0; k < kc; k += 32) {
+                // The scales are decoded in a call of their own: inlined, they push the loop past the JIT's budget.
+                blockScales(raw, k / 32 * blockBytes, piece, scratch.scales);
+                streamQ8Block(raw, k / 32 * blockBytes, piece, x, k0 + k, acc, scratch.scales);
+            }
+        }
+        storeOne(acc, out, w.rows(), g * GROUP * LANES);
+    }
+
+    private static void streamQ8Block(byte[] raw, int block, int piece, float[] x, int xo, float[] acc, float[] sc) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int q = block + Panels.SCALE_BYTES;
+        for (int i = 0; i < 32; i++) {
+            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
+            int at = q + i * LANES;
+            a0 = q8(raw, at).fma(v, a0);
+            a1 = q8(raw, at + piece).fma(v, a1);
+            a2 = q8(raw, at + 2 * piece).fma(v, a2);
+            a3 = q8(raw, at + 3 * piece).fma(v, a3);
+        }
+        FloatVector.fromArray(F, sc, 0)
+                .fma(a0, FloatVector.fromArray(F, acc, 0))
+                .intoArray(acc, 0);
+        FloatVector.fromArray(F, sc, LANES)
+                .fma(a1, FloatVector.fromArray(F, acc, LANES))
+                .intoArray(acc, LANES);
+        FloatVector.fromArray(F, sc, 2 * LANES)
+                .fma(a2, FloatVector.fromArray(F, acc, 2 * LANES))
+                .intoArray(acc, 2 * LANES);
+        FloatVector.fromArray(F, sc, 3 * LANES)
+                .fma(a3, FloatVector.fromArray(F, acc, 3 * LANES))
+                .intoArray(acc, 3 * LANES);
+    }
+
+    /** The scales of one block of the four pieces in {@code raw}, into {@code sc[panel][16]}. */
+    private static void blockScales(byte[] raw, int block, int piece, float[] sc) {
+        for (int p = 0; p < GROUP; p++) {
+            scales(raw, block + p * piece).intoArray(sc, p * LANES);
+        }
+    }
+
+    // ---------------------------------------------------------------- tiles
+
+    /** Four panels x six sequences: 24 accumulators, 10 loads per 24 FMAs. Each sequence's FMAs follow its broadcast, which keeps the live vectors within the 32 registers. */
+    private static void tile4x6(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao) {
+        FloatVector a00 = FloatVector.fromArray(F, acc, ao);
+        FloatVector a01 = FloatVector.fromArray(F, acc, ao + 1 * LANES);
+        FloatVector a02 = FloatVector.fromArray(F, acc, ao + 2 * LANES);
+        FloatVector a03 = FloatVector.fromArray(F, acc, ao + 3 * LANES);
+        FloatVector a04 = FloatVector.fromArray(F, acc, ao + 4 * LANES);
+        FloatVector a05 = FloatVector.fromArray(F, acc, ao + 5 * LANES);
+        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao);
+        FloatVector a11 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES);
+        FloatVector a12 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES);
+        FloatVector a13 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES);
+        FloatVector a14 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 4 * LANES);
+        FloatVector a15 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 5 * LANES);
+        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao);
+        FloatVector a21 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES);
+        FloatVector a22 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES);
+        FloatVector a23 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES);
+        FloatVector a24 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 4 * LANES);
+        FloatVector a25 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 5 * LANES);
+        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao);
+        FloatVector a31 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES);
+        FloatVector a32 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES);
+        FloatVector a33 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+        FloatVector a34 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 4 * LANES);
+        FloatVector a35 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 5 * LANES);
+        for (int k = 0; k < kc; k++) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
+            FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
+            FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
+            int i = xo + k * ACC_SEQS;
+            FloatVector x0 = FloatVector.broadcast(F, xt[i]);
+            a00 = w0.fma(x0, a00);
+            a10 = w1.fma(x0, a10);
+            a20 = w2.fma(x0, a20);
+            a30 = w3.fma(x0, a30);
+            FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
+            a01 = w0.fma(x1, a01);
+            a11 = w1.fma(x1, a11);
+            a21 = w2.fma(x1, a21);
+            a31 = w3.fma(x1, a31);
+            FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
+            a02 = w0.fma(x2, a02);
+            a12 = w1.fma(x2, a12);
+            a22 = w2.fma(x2, a22);
+            a32 = w3.fma(x2, a32);
+            FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
+            a03 = w0.fma(x3, a03);
+            a13 = w1.fma(x3, a13);
+            a23 = w2.fma(x3, a23);
+            a33 = w3.fma(x3, a33);
+            FloatVector x4 = FloatVector.broadcast(F, xt[i + 4]);
+            a04 = w0.fma(x4, a04);
+            a14 = w1.fma(x4, a14);
+            a24 = w2.fma(x4, a24);
+            a34 = w3.fma(x4, a34);
+            FloatVector x5 = FloatVector.broadcast(F, xt[i + 5]);
+            a05 = w0.fma(x5, a05);
+            a15 = w1.fma(x5, a15);
+            a25 = w2.fma(x5, a25);
+            a35 = w3.fma(x5, a35);
+        }
+        a00.intoArray(acc, ao);
+        a01.intoArray(acc, ao + 1 * LANES);
+        a02.intoArray(acc, ao + 2 * LANES);
+        a03.intoArray(acc, ao + 3 * LANES);
+        a04.intoArray(acc, ao + 4 * LANES);
+        a05.intoArray(acc, ao + 5 * LANES);
+        a10.intoArray(acc, 1 * ACC_FLOATS + ao);
+        a11.intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
+        a12.intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
+        a13.intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
+        a14.intoArray(acc, 1 * ACC_FLOATS + ao + 4 * LANES);
+        a15.intoArray(acc, 1 * ACC_FLOATS + ao + 5 * LANES);
+        a20.intoArray(acc, 2 * ACC_FLOATS + ao);
+        a21.intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
+        a22.intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
+        a23.intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
+        a24.intoArray(acc, 2 * ACC_FLOATS + ao + 4 * LANES);
+        a25.intoArray(acc, 2 * ACC_FLOATS + ao + 5 * LANES);
+        a30.intoArray(acc, 3 * ACC_FLOATS + ao);
+        a31.intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
+        a32.intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
+        a33.intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+        a34.intoArray(acc, 3 * ACC_FLOATS + ao + 4 * LANES);
+        a35.intoArray(acc, 3 * ACC_FLOATS + ao + 5 * LANES);
+    }
+
+    /** Four panels x four sequences. */
+    private static void tile4x4(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao) {
+        FloatVector a00 = FloatVector.fromArray(F, acc, ao);
+        FloatVector a01 = FloatVector.fromArray(F, acc, ao + 1 * LANES);
+        FloatVector a02 = FloatVector.fromArray(F, acc, ao + 2 * LANES);
+        FloatVector a03 = FloatVector.fromArray(F, acc, ao + 3 * LANES);
+        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao);
+        FloatVector a11 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES);
+        FloatVector a12 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES);
+        FloatVector a13 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES);
+        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao);
+        FloatVector a21 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES);
+        FloatVector a22 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES);
+        FloatVector a23 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES);
+        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao);
+        FloatVector a31 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES);
+        FloatVector a32 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES);
+        FloatVector a33 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+        for (int k = 0; k < kc; k++) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
+            FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
+            FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
+            int i = xo + k * ACC_SEQS;
+            FloatVector x0 = FloatVector.broadcast(F, xt[i]);
+            a00 = w0.fma(x0, a00);
+            a10 = w1.fma(x0, a10);
+            a20 = w2.fma(x0, a20);
+            a30 = w3.fma(x0, a30);
+            FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
+            a01 = w0.fma(x1, a01);
+            a11 = w1.fma(x1, a11);
+            a21 = w2.fma(x1, a21);
+            a31 = w3.fma(x1, a31);
+            FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
+            a02 = w0.fma(x2, a02);
+            a12 = w1.fma(x2, a12);
+            a22 = w2.fma(x2, a22);
+            a32 = w3.fma(x2, a32);
+            FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
+            a03 = w0.fma(x3, a03);
+            a13 = w1.fma(x3, a13);
+            a23 = w2.fma(x3, a23);
+            a33 = w3.fma(x3, a33);
+        }
+        a00.intoArray(acc, ao);
+        a01.intoArray(acc, ao + 1 * LANES);
+        a02.intoArray(acc, ao + 2 * LANES);
+        a03.intoArray(acc, ao + 3 * LANES);
+        a10.intoArray(acc, 1 * ACC_FLOATS + ao);
+        a11.intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
+        a12.intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
+        a13.intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
+        a20.intoArray(acc, 2 * ACC_FLOATS + ao);
+        a21.intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
+        a22.intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
+        a23.intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
+        a30.intoArray(acc, 3 * ACC_FLOATS + ao);
+        a31.intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
+        a32.intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
+        a33.intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+    }
+
+    /** Four panels x one sequence: four independent chains. */
+    private static void tile4x1(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao) {
+        FloatVector a00 = FloatVector.fromArray(F, acc, ao);
+        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao);
+        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao);
+        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao);
+        for (int k = 0; k < kc; k++) {
+            FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
+            FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
+            FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
+            FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
+            int i = xo + k * ACC_SEQS;
+            FloatVector x0 = FloatVector.broadcast(F, xt[i]);
+            a00 = w0.fma(x0, a00);
+            a10 = w1.fma(x0, a10);
+            a20 = w2.fma(x0, a20);
+            a30 = w3.fma(x0, a30);
+        }
+        a00.intoArray(acc, ao);
+        a10.intoArray(acc, 1 * ACC_FLOATS + ao);
+        a20.intoArray(acc, 2 * ACC_FLOATS + ao);
+        a30.intoArray(acc, 3 * ACC_FLOATS + ao);
+    }
+
+    /** {@link #tile4x6} for quantized weights: a chain per 32-column block, added to the sum scaled by the block's scales {@code sc[block][panel][16]}. */
+    private static void tile4x6Blocks(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao, float[] sc) {
+        for (int k0 = 0; k0 < kc; k0 += 32) {
+            FloatVector a00 = FloatVector.zero(F);
+            FloatVector a01 = FloatVector.zero(F);
+            FloatVector a02 = FloatVector.zero(F);
+            FloatVector a03 = FloatVector.zero(F);
+            FloatVector a04 = FloatVector.zero(F);
+            FloatVector a05 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F);
+            FloatVector a11 = FloatVector.zero(F);
+            FloatVector a12 = FloatVector.zero(F);
+            FloatVector a13 = FloatVector.zero(F);
+            FloatVector a14 = FloatVector.zero(F);
+            FloatVector a15 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F);
+            FloatVector a21 = FloatVector.zero(F);
+            FloatVector a22 = FloatVector.zero(F);
+            FloatVector a23 = FloatVector.zero(F);
+            FloatVector a24 = FloatVector.zero(F);
+            FloatVector a25 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F);
+            FloatVector a31 = FloatVector.zero(F);
+            FloatVector a32 = FloatVector.zero(F);
+            FloatVector a33 = FloatVector.zero(F);
+            FloatVector a34 = FloatVector.zero(F);
+            FloatVector a35 = FloatVector.zero(F);
+            for (int k = k0; k < k0 + 32; k++) {
+                FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
+                FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
+                FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
+                FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
+                int i = xo + k * ACC_SEQS;
+                FloatVector x0 = FloatVector.broadcast(F, xt[i]);
+                a00 = w0.fma(x0, a00);
+                a10 = w1.fma(x0, a10);
+                a20 = w2.fma(x0, a20);
+                a30 = w3.fma(x0, a30);
+                FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
+                a01 = w0.fma(x1, a01);
+                a11 = w1.fma(x1, a11);
+                a21 = w2.fma(x1, a21);
+                a31 = w3.fma(x1, a31);
+                FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
+                a02 = w0.fma(x2, a02);
+                a12 = w1.fma(x2, a12);
+                a22 = w2.fma(x2, a22);
+                a32 = w3.fma(x2, a32);
+                FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
+                a03 = w0.fma(x3, a03);
+                a13 = w1.fma(x3, a13);
+                a23 = w2.fma(x3, a23);
+                a33 = w3.fma(x3, a33);
+                FloatVector x4 = FloatVector.broadcast(F, xt[i + 4]);
+                a04 = w0.fma(x4, a04);
+                a14 = w1.fma(x4, a14);
+                a24 = w2.fma(x4, a24);
+                a34 = w3.fma(x4, a34);
+                FloatVector x5 = FloatVector.broadcast(F, xt[i + 5]);
+                a05 = w0.fma(x5, a05);
+                a15 = w1.fma(x5, a15);
+                a25 = w2.fma(x5, a25);
+                a35 = w3.fma(x5, a35);
+            }
+            int s = k0 / 32 * GROUP * LANES;
+            FloatVector s0 = FloatVector.fromArray(F, sc, s);
+            FloatVector s1 = FloatVector.fromArray(F, sc, s + 1 * LANES);
+            FloatVector s2 = FloatVector.fromArray(F, sc, s + 2 * LANES);
+            FloatVector s3 = FloatVector.fromArray(F, sc, s + 3 * LANES);
+            s0.fma(a00, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+            s0.fma(a01, FloatVector.fromArray(F, acc, ao + 1 * LANES)).intoArray(acc, ao + 1 * LANES);
+            s0.fma(a02, FloatVector.fromArray(F, acc, ao + 2 * LANES)).intoArray(acc, ao + 2 * LANES);
+            s0.fma(a03, FloatVector.fromArray(F, acc, ao + 3 * LANES)).intoArray(acc, ao + 3 * LANES);
+            s0.fma(a04, FloatVector.fromArray(F, acc, ao + 4 * LANES)).intoArray(acc, ao + 4 * LANES);
+            s0.fma(a05, FloatVector.fromArray(F, acc, ao + 5 * LANES)).intoArray(acc, ao + 5 * LANES);
+            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao)).intoArray(acc, 1 * ACC_FLOATS + ao);
+            s1.fma(a11, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
+            s1.fma(a12, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
+            s1.fma(a13, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
+            s1.fma(a14, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 4 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 4 * LANES);
+            s1.fma(a15, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 5 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 5 * LANES);
+            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao)).intoArray(acc, 2 * ACC_FLOATS + ao);
+            s2.fma(a21, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
+            s2.fma(a22, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
+            s2.fma(a23, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
+            s2.fma(a24, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 4 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 4 * LANES);
+            s2.fma(a25, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 5 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 5 * LANES);
+            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao)).intoArray(acc, 3 * ACC_FLOATS + ao);
+            s3.fma(a31, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
+            s3.fma(a32, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
+            s3.fma(a33, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+            s3.fma(a34, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 4 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 4 * LANES);
+            s3.fma(a35, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 5 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 5 * LANES);
+        }
+    }
+
+    /** {@link #tile4x4} for quantized weights. */
+    private static void tile4x4Blocks(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao, float[] sc) {
+        for (int k0 = 0; k0 < kc; k0 += 32) {
+            FloatVector a00 = FloatVector.zero(F);
+            FloatVector a01 = FloatVector.zero(F);
+            FloatVector a02 = FloatVector.zero(F);
+            FloatVector a03 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F);
+            FloatVector a11 = FloatVector.zero(F);
+            FloatVector a12 = FloatVector.zero(F);
+            FloatVector a13 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F);
+            FloatVector a21 = FloatVector.zero(F);
+            FloatVector a22 = FloatVector.zero(F);
+            FloatVector a23 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F);
+            FloatVector a31 = FloatVector.zero(F);
+            FloatVector a32 = FloatVector.zero(F);
+            FloatVector a33 = FloatVector.zero(F);
+            for (int k = k0; k < k0 + 32; k++) {
+                FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
+                FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
+                FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
+                FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
+                int i = xo + k * ACC_SEQS;
+                FloatVector x0 = FloatVector.broadcast(F, xt[i]);
+                a00 = w0.fma(x0, a00);
+                a10 = w1.fma(x0, a10);
+                a20 = w2.fma(x0, a20);
+                a30 = w3.fma(x0, a30);
+                FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
+                a01 = w0.fma(x1, a01);
+                a11 = w1.fma(x1, a11);
+                a21 = w2.fma(x1, a21);
+                a31 = w3.fma(x1, a31);
+                FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
+                a02 = w0.fma(x2, a02);
+                a12 = w1.fma(x2, a12);
+                a22 = w2.fma(x2, a22);
+                a32 = w3.fma(x2, a32);
+                FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
+                a03 = w0.fma(x3, a03);
+                a13 = w1.fma(x3, a13);
+                a23 = w2.fma(x3, a23);
+                a33 = w3.fma(x3, a33);
+            }
+            int s = k0 / 32 * GROUP * LANES;
+            FloatVector s0 = FloatVector.fromArray(F, sc, s);
+            FloatVector s1 = FloatVector.fromArray(F, sc, s + 1 * LANES);
+            FloatVector s2 = FloatVector.fromArray(F, sc, s + 2 * LANES);
+            FloatVector s3 = FloatVector.fromArray(F, sc, s + 3 * LANES);
+            s0.fma(a00, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+            s0.fma(a01, FloatVector.fromArray(F, acc, ao + 1 * LANES)).intoArray(acc, ao + 1 * LANES);
+            s0.fma(a02, FloatVector.fromArray(F, acc, ao + 2 * LANES)).intoArray(acc, ao + 2 * LANES);
+            s0.fma(a03, FloatVector.fromArray(F, acc, ao + 3 * LANES)).intoArray(acc, ao + 3 * LANES);
+            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao)).intoArray(acc, 1 * ACC_FLOATS + ao);
+            s1.fma(a11, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
+            s1.fma(a12, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
+            s1.fma(a13, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES))
+                    .intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
+            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao)).intoArray(acc, 2 * ACC_FLOATS + ao);
+            s2.fma(a21, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
+            s2.fma(a22, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
+            s2.fma(a23, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES))
+                    .intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
+            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao)).intoArray(acc, 3 * ACC_FLOATS + ao);
+            s3.fma(a31, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
+            s3.fma(a32, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
+            s3.fma(a33, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES))
+                    .intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+        }
+    }
+
+    /** {@link #tile4x1} for quantized weights. */
+    private static void tile4x1Blocks(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao, float[] sc) {
+        for (int k0 = 0; k0 < kc; k0 += 32) {
+            FloatVector a00 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F);
+            for (int k = k0; k < k0 + 32; k++) {
+                FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
+                FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
+                FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
+                FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
+                int i = xo + k * ACC_SEQS;
+                FloatVector x0 = FloatVector.broadcast(F, xt[i]);
+                a00 = w0.fma(x0, a00);
+                a10 = w1.fma(x0, a10);
+                a20 = w2.fma(x0, a20);
+                a30 = w3.fma(x0, a30);
+            }
+            int s = k0 / 32 * GROUP * LANES;
+            FloatVector s0 = FloatVector.fromArray(F, sc, s);
+            FloatVector s1 = FloatVector.fromArray(F, sc, s + 1 * LANES);
+            FloatVector s2 = FloatVector.fromArray(F, sc, s + 2 * LANES);
+            FloatVector s3 = FloatVector.fromArray(F, sc, s + 3 * LANES);
+            s0.fma(a00, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao)).intoArray(acc, 1 * ACC_FLOATS + ao);
+            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao)).intoArray(acc, 2 * ACC_FLOATS + ao);
+            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao)).intoArray(acc, 3 * ACC_FLOATS + ao);
+        }
+    }
+
+    // ---------------------------------------------------------------- decoding
+
+    /**
+     * Decodes the group's chunk of {@code kc} columns at {@code off} into {@code weights[panel][k][16]}; quantized
+     * weights as their integers, with their scales into {@code scales[block][panel][16]}.
+     */
+    private static void decode(Matrix w, long off, int kc, Scratch scratch) {
+        MemorySegment seg = w.data();
+        DType dtype = w.dtype();
+        int piece = (int) Panels.pieceBytes(dtype, kc);
+        float[] wb = scratch.weights;
+        switch (dtype) {
+            case F32 -> {
+                for (int p = 0; p < GROUP; p++) {
+                    MemorySegment.copy(
+                            seg, Elements.FLOAT_LE, off + (long) p * piece, wb, p * PANEL_FLOATS, kc * LANES);
+                }
+            }
+            case BF16, F16 -> {
+                short[] raw = scratch.shorts;
+                MemorySegment.copy(seg, Elements.SHORT_LE, off, raw, 0, GROUP * kc * LANES);
+                for (int p = 0; p < GROUP; p++) {
+                    for (int k = 0; k < kc; k++) {
+                        IntVector bits = (IntVector) ShortVector.fromArray(S, raw, (p * kc + k) * LANES)
+                                .convertShape(VectorOperators.S2I, I, 0);
+                        FloatVector v = dtype == DType.BF16 ? bf16(bits) : f16(bits);
+                        v.intoArray(wb, p * PANEL_FLOATS + k * LANES);
+                    }
+                }
+            }
+            case Q8_0, Q4_0 -> {
+                byte[] raw = scratch.raw;
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, raw, 0, GROUP * piece);
+                int blockBytes = Panels.blockBytes(dtype);
+                for (int p = 0; p < GROUP; p++) {
+                    for (int k = 0; k < kc; k += 32) {
+                        int block = p * piece + k / 32 * blockBytes;
+                        scales(raw, block).intoArray(scratch.scales, (k / 32 * GROUP + p) * LANES);
+                        if (dtype == DType.Q8_0) {
+                            decodeQ8(raw, block, wb, p * PANEL_FLOATS + k * LANES);
+                        } else {
+                            decodeQ4(raw, block, wb, p * PANEL_FLOATS + k * LANES);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The 32 columns of one Q8_0 panel block as floats (not scaled). */
+    private static void decodeQ8(byte[] raw, int block, float[] wb, int d) {
+        int q = block + Panels.SCALE_BYTES;
+        for (int i = 0; i < 32; i += 2) {
+            q8(raw, q + i * LANES).intoArray(wb, d + i * LANES);
+            q8(raw, q + (i + 1) * LANES).intoArray(wb, d + (i + 1) * LANES);
+        }
+    }
+
+    private static FloatVector q8(byte[] raw, int off) {
+        return (FloatVector) ByteVector.fromArray(B, raw, off).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** The 32 columns of one Q4_0 panel block as floats ({@code nibble - 8}, not scaled). */
+    private static void decodeQ4(byte[] raw, int block, float[] wb, int d) {
+        int q = block + Panels.SCALE_BYTES;
+        for (int i = 0; i < 16; i++) {
+            IntVector packed =
+                    (IntVector) ByteVector.fromArray(B, raw, q + i * LANES).convertShape(VectorOperators.B2I, I, 0);
+            // Sign extension of the byte does not reach its low 8 bits, so the masks give both nibbles.
+            IntVector lo = packed.and(0x0f).sub(8);
+            IntVector hi = packed.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8);
+            ((FloatVector) lo.convert(VectorOperators.I2F, 0)).intoArray(wb, d + i * LANES);
+            ((FloatVector) hi.convert(VectorOperators.I2F, 0)).intoArray(wb, d + (i + 16) * LANES);
+        }
+    }
+
+    /** The 16 F16 scales at the start of a quantized panel block, as floats. */
+    private static FloatVector scales(byte[] raw, int off) {
+        IntVector bits = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_256, raw, off)
+                .reinterpretAsShorts()
+                .convertShape(VectorOperators.S2I, I, 0);
+        return f16(bits);
+    }
+
+    /** BF16 bits (in the low 16 bits of each lane) widened to floats: a BF16 is the top half of a float. */
+    private static FloatVector bf16(IntVector bits) {
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * F16 bits (in the low 16 bits of each lane) widened exactly to floats: the exponent and mantissa bits shifted into
+     * float position and scaled by 2^112 rebias normals and subnormals alike; infinities and NaNs get the float's
+     * all-ones exponent.
+     */
+    static FloatVector f16(IntVector h) {
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector mag = h.and(0x7fff);
+        IntVector shifted = mag.lanewise(VectorOperators.LSHL, 13);
+        FloatVector finite = shifted.reinterpretAsFloats().mul(0x1p112f);
+        VectorMask<Integer> special = mag.compare(VectorOperators.GE, 0x7c00);
+        IntVector bits = finite.reinterpretAsInts().blend(shifted.or(0x7f800000), special);
+        return bits.or(sign).reinterpretAsFloats();
+    }
+}
