@@ -35,33 +35,28 @@ final class PanelMatmul {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
 
-    /** Sequences per pass over a group's weights; their accumulators and activations stay in L1/L2. */
-    static final int BATCH_CHUNK = 64;
-
     private static final int LANES = Panels.ROWS;
     private static final int GROUP = Panels.GROUP;
     private static final int KC = Panels.CHUNK;
     private static final int PANEL_FLOATS = KC * LANES;
-    // Accumulator slots per panel: a batch chunk plus the padding of a 4-sequence tile.
-    private static final int ACC_SEQS = BATCH_CHUNK + 4;
-    private static final int ACC_FLOATS = ACC_SEQS * LANES;
+    // Accumulator slots past the batch, for the padding sequences of a 4-sequence tile.
+    private static final int PAD = 2;
 
     private PanelMatmul() {}
 
-    /** Per-thread buffers: the raw chunk, the decoded chunk and its scales, accumulators, activations transposed. */
+    /** Per-thread buffers: the raw chunk, the decoded chunk and its scales, and the accumulators. */
     static final class Scratch {
         final byte[] raw = new byte[GROUP * PANEL_FLOATS * 4];
         final short[] shorts = new short[GROUP * PANEL_FLOATS];
         final float[] weights = new float[GROUP * PANEL_FLOATS];
         final float[] scales = new float[KC / 32 * GROUP * LANES];
-        final float[] acc = new float[GROUP * ACC_FLOATS];
-        private float[] xt = new float[0];
+        private float[] acc = new float[GROUP * (1 + PAD) * LANES];
 
-        float[] xt(int cols) {
-            if (xt.length < cols * ACC_SEQS) {
-                xt = new float[cols * ACC_SEQS];
+        float[] acc(int floats) {
+            if (acc.length < floats) {
+                acc = new float[floats];
             }
-            return xt;
+            return acc;
         }
     }
 
@@ -70,7 +65,10 @@ final class PanelMatmul {
         return Panels.paddedRows(rows) / (LANES * GROUP);
     }
 
-    /** Output rows of groups {@code [g0, g1)} for the whole batch. */
+    /**
+     * Output rows of groups {@code [g0, g1)} for the whole batch: each chunk of a group's weights is decoded once and
+     * applied to every sequence, so a step reads its weights from memory once whatever its size.
+     */
     static void apply(Matrix w, float[] x, float[] out, int batch, int g0, int g1, Scratch scratch) {
         if (batch == 1 && w.dtype() == DType.Q8_0) {
             for (int g = g0; g < g1; g++) {
@@ -87,90 +85,77 @@ final class PanelMatmul {
         int cols = w.cols();
         long groupBytes = Panels.groupBytes(w.dtype(), cols);
         boolean blocked = w.dtype().isQuantized();
-        float[] acc = scratch.acc;
-        float[] xt = scratch.xt(cols);
-        for (int b0 = 0; b0 < batch; b0 += BATCH_CHUNK) {
-            int nb = Math.min(BATCH_CHUNK, batch - b0);
-            transpose(x, cols, b0, nb, xt);
-            for (int g = g0; g < g1; g++) {
-                Arrays.fill(acc, 0f);
-                for (int k0 = 0; k0 < cols; k0 += KC) {
-                    int kc = Math.min(KC, cols - k0);
-                    decode(w, g * groupBytes + Panels.chunkOffset(w.dtype(), k0 / KC), kc, scratch);
-                    if (blocked) {
-                        applyBlocks(scratch.weights, kc, xt, k0 * ACC_SEQS, nb, acc, scratch.scales);
-                    } else {
-                        applyChunk(scratch.weights, kc, xt, k0 * ACC_SEQS, nb, acc);
-                    }
-                }
-                store(acc, out, w.rows(), g * GROUP * LANES, b0, nb);
+        int ps = (batch + PAD) * LANES; // accumulators of one panel: every sequence, plus the padding slots
+        float[] acc = scratch.acc(GROUP * ps);
+        for (int g = g0; g < g1; g++) {
+            Arrays.fill(acc, 0, GROUP * ps, 0f);
+            for (int k0 = 0; k0 < cols; k0 += KC) {
+                int kc = Math.min(KC, cols - k0);
+                decode(w, g * groupBytes + Panels.chunkOffset(w.dtype(), k0 / KC), kc, scratch);
+                applyChunk(scratch.weights, kc, x, cols, k0, batch, acc, ps, blocked ? scratch.scales : null);
             }
+            store(acc, ps, out, w.rows(), g * GROUP * LANES, batch);
         }
     }
 
     /**
-     * {@code xt[k][s] = x[b0+s][k]} with rows {@link #ACC_SEQS} apart, so a tile reaches its sequences' activations of
-     * one column at fixed offsets from one index; the padding columns repeat the last sequence.
+     * Every sequence against one decoded column chunk, in tiles sized to what is left; {@code sc} holds the chunk's
+     * block scales for quantized weights, else is null.
      */
-    private static void transpose(float[] x, int cols, int b0, int nb, float[] xt) {
-        for (int s = 0; s < nb + 2; s++) {
-            int from = (b0 + Math.min(s, nb - 1)) * cols;
-            for (int k = 0; k < cols; k++) {
-                xt[k * ACC_SEQS + s] = x[from + k];
-            }
-        }
-    }
-
-    /** Every sequence of the chunk against one decoded column chunk, in tiles sized to what is left. */
-    private static void applyChunk(float[] wb, int kc, float[] xt, int xo, int nb, float[] acc) {
+    private static void applyChunk(
+            float[] wb, int kc, float[] x, int cols, int k0, int batch, float[] acc, int ps, float[] sc) {
         int b = 0;
-        while (b < nb) {
-            int left = nb - b;
+        while (b < batch) {
+            int left = batch - b;
+            int x0 = b * cols + k0;
             if (left >= 6) {
-                tile4x6(wb, kc, xt, xo + b, acc, b * LANES);
+                int x1 = x0 + cols;
+                int x2 = x1 + cols;
+                int x3 = x2 + cols;
+                int x4 = x3 + cols;
+                int x5 = x4 + cols;
+                if (sc == null) {
+                    tile4x6(wb, kc, x, x0, x1, x2, x3, x4, x5, acc, b * LANES, ps);
+                } else {
+                    tile4x6Blocks(wb, kc, x, x0, x1, x2, x3, x4, x5, acc, b * LANES, ps, sc);
+                }
                 b += 6;
             } else if (left >= 2) {
-                // Up to two padding sequences repeat the last one; their accumulators are slots past the chunk.
-                tile4x4(wb, kc, xt, xo + b, acc, b * LANES);
+                // Up to two padding sequences repeat the last one; their accumulators are slots past the batch.
+                int last = (batch - 1) * cols + k0;
+                int x1 = x0 + cols;
+                int x2 = Math.min(x1 + cols, last);
+                int x3 = Math.min(x1 + 2 * cols, last);
+                if (sc == null) {
+                    tile4x4(wb, kc, x, x0, x1, x2, x3, acc, b * LANES, ps);
+                } else {
+                    tile4x4Blocks(wb, kc, x, x0, x1, x2, x3, acc, b * LANES, ps, sc);
+                }
                 b += 4;
             } else {
-                tile4x1(wb, kc, xt, xo + b, acc, b * LANES);
+                if (sc == null) {
+                    tile4x1(wb, kc, x, x0, acc, b * LANES, ps);
+                } else {
+                    tile4x1Blocks(wb, kc, x, x0, acc, b * LANES, ps, sc);
+                }
                 b += 1;
             }
         }
     }
 
-    /** {@link #applyChunk} for quantized weights, block by block. */
-    private static void applyBlocks(float[] wb, int kc, float[] xt, int xo, int nb, float[] acc, float[] sc) {
-        int b = 0;
-        while (b < nb) {
-            int left = nb - b;
-            if (left >= 6) {
-                tile4x6Blocks(wb, kc, xt, xo + b, acc, b * LANES, sc);
-                b += 6;
-            } else if (left >= 2) {
-                tile4x4Blocks(wb, kc, xt, xo + b, acc, b * LANES, sc);
-                b += 4;
-            } else {
-                tile4x1Blocks(wb, kc, xt, xo + b, acc, b * LANES, sc);
-                b += 1;
-            }
-        }
-    }
-
-    private static void store(float[] acc, float[] out, int rows, int row0, int b0, int nb) {
+    private static void store(float[] acc, int ps, float[] out, int rows, int row0, int batch) {
         for (int p = 0; p < GROUP; p++) {
             int r = row0 + p * LANES;
             if (r >= rows) {
                 return;
             }
             int n = Math.min(LANES, rows - r);
-            for (int b = 0; b < nb; b++) {
-                FloatVector v = FloatVector.fromArray(F, acc, p * ACC_FLOATS + b * LANES);
+            for (int b = 0; b < batch; b++) {
+                FloatVector v = FloatVector.fromArray(F, acc, p * ps + b * LANES);
                 if (n == LANES) {
-                    v.intoArray(out, (b0 + b) * rows + r);
+                    v.intoArray(out, b * rows + r);
                 } else {
-                    v.intoArray(out, (b0 + b) * rows + r, F.indexInRange(0, n));
+                    v.intoArray(out, b * rows + r, F.indexInRange(0, n));
                 }
             }
         }
@@ -183,7 +168,7 @@ final class PanelMatmul {
         int cols = w.cols();
         long group = g * Panels.groupBytes(DType.BF16, cols);
         short[] raw = scratch.shorts;
-        float[] acc = scratch.acc;
+        float[] acc = scratch.acc(GROUP * LANES);
         Arrays.fill(acc, 0, GROUP * LANES, 0f);
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
@@ -245,7 +230,7 @@ final class PanelMatmul {
         long group = g * Panels.groupBytes(DType.Q8_0, cols);
         int blockBytes = Panels.blockBytes(DType.Q8_0);
         byte[] raw = scratch.raw;
-        float[] acc = scratch.acc;
+        float[] acc = scratch.acc(GROUP * LANES);
         Arrays.fill(acc, 0, GROUP * LANES, 0f);
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
@@ -303,68 +288,79 @@ final class PanelMatmul {
 
     // ---------------------------------------------------------------- tiles
 
-    /** Four panels x six sequences: 24 accumulators, 10 loads per 24 FMAs. Each sequence's FMAs follow its broadcast, which keeps the live vectors within the 32 registers. */
-    private static void tile4x6(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao) {
+    /** Four panels x six sequences (activations at {@code x[x0 + k]} ...): 24 accumulators, 10 loads per 24 FMAs. Each sequence's FMAs follow its broadcast, which keeps the live vectors within the 32 registers; the accumulators of panel {@code p}, sequence {@code s} are at {@code acc[ao + p*ps + s*16]}. */
+    private static void tile4x6(
+            float[] wb,
+            int kc,
+            float[] x,
+            int x0,
+            int x1,
+            int x2,
+            int x3,
+            int x4,
+            int x5,
+            float[] acc,
+            int ao,
+            int ps) {
         FloatVector a00 = FloatVector.fromArray(F, acc, ao);
         FloatVector a01 = FloatVector.fromArray(F, acc, ao + 1 * LANES);
         FloatVector a02 = FloatVector.fromArray(F, acc, ao + 2 * LANES);
         FloatVector a03 = FloatVector.fromArray(F, acc, ao + 3 * LANES);
         FloatVector a04 = FloatVector.fromArray(F, acc, ao + 4 * LANES);
         FloatVector a05 = FloatVector.fromArray(F, acc, ao + 5 * LANES);
-        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao);
-        FloatVector a11 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES);
-        FloatVector a12 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES);
-        FloatVector a13 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES);
-        FloatVector a14 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 4 * LANES);
-        FloatVector a15 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 5 * LANES);
-        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao);
-        FloatVector a21 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES);
-        FloatVector a22 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES);
-        FloatVector a23 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES);
-        FloatVector a24 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 4 * LANES);
-        FloatVector a25 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 5 * LANES);
-        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao);
-        FloatVector a31 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES);
-        FloatVector a32 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES);
-        FloatVector a33 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES);
-        FloatVector a34 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 4 * LANES);
-        FloatVector a35 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 5 * LANES);
+        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ps + ao);
+        FloatVector a11 = FloatVector.fromArray(F, acc, 1 * ps + ao + 1 * LANES);
+        FloatVector a12 = FloatVector.fromArray(F, acc, 1 * ps + ao + 2 * LANES);
+        FloatVector a13 = FloatVector.fromArray(F, acc, 1 * ps + ao + 3 * LANES);
+        FloatVector a14 = FloatVector.fromArray(F, acc, 1 * ps + ao + 4 * LANES);
+        FloatVector a15 = FloatVector.fromArray(F, acc, 1 * ps + ao + 5 * LANES);
+        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ps + ao);
+        FloatVector a21 = FloatVector.fromArray(F, acc, 2 * ps + ao + 1 * LANES);
+        FloatVector a22 = FloatVector.fromArray(F, acc, 2 * ps + ao + 2 * LANES);
+        FloatVector a23 = FloatVector.fromArray(F, acc, 2 * ps + ao + 3 * LANES);
+        FloatVector a24 = FloatVector.fromArray(F, acc, 2 * ps + ao + 4 * LANES);
+        FloatVector a25 = FloatVector.fromArray(F, acc, 2 * ps + ao + 5 * LANES);
+        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ps + ao);
+        FloatVector a31 = FloatVector.fromArray(F, acc, 3 * ps + ao + 1 * LANES);
+        FloatVector a32 = FloatVector.fromArray(F, acc, 3 * ps + ao + 2 * LANES);
+        FloatVector a33 = FloatVector.fromArray(F, acc, 3 * ps + ao + 3 * LANES);
+        FloatVector a34 = FloatVector.fromArray(F, acc, 3 * ps + ao + 4 * LANES);
+        FloatVector a35 = FloatVector.fromArray(F, acc, 3 * ps + ao + 5 * LANES);
         for (int k = 0; k < kc; k++) {
             FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
             FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
             FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
             FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
-            int i = xo + k * ACC_SEQS;
-            FloatVector x0 = FloatVector.broadcast(F, xt[i]);
-            a00 = w0.fma(x0, a00);
-            a10 = w1.fma(x0, a10);
-            a20 = w2.fma(x0, a20);
-            a30 = w3.fma(x0, a30);
-            FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
-            a01 = w0.fma(x1, a01);
-            a11 = w1.fma(x1, a11);
-            a21 = w2.fma(x1, a21);
-            a31 = w3.fma(x1, a31);
-            FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
-            a02 = w0.fma(x2, a02);
-            a12 = w1.fma(x2, a12);
-            a22 = w2.fma(x2, a22);
-            a32 = w3.fma(x2, a32);
-            FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
-            a03 = w0.fma(x3, a03);
-            a13 = w1.fma(x3, a13);
-            a23 = w2.fma(x3, a23);
-            a33 = w3.fma(x3, a33);
-            FloatVector x4 = FloatVector.broadcast(F, xt[i + 4]);
-            a04 = w0.fma(x4, a04);
-            a14 = w1.fma(x4, a14);
-            a24 = w2.fma(x4, a24);
-            a34 = w3.fma(x4, a34);
-            FloatVector x5 = FloatVector.broadcast(F, xt[i + 5]);
-            a05 = w0.fma(x5, a05);
-            a15 = w1.fma(x5, a15);
-            a25 = w2.fma(x5, a25);
-            a35 = w3.fma(x5, a35);
+            FloatVector v0 = FloatVector.broadcast(F, x[x0 + k]);
+            a00 = w0.fma(v0, a00);
+            a10 = w1.fma(v0, a10);
+            a20 = w2.fma(v0, a20);
+            a30 = w3.fma(v0, a30);
+            FloatVector v1 = FloatVector.broadcast(F, x[x1 + k]);
+            a01 = w0.fma(v1, a01);
+            a11 = w1.fma(v1, a11);
+            a21 = w2.fma(v1, a21);
+            a31 = w3.fma(v1, a31);
+            FloatVector v2 = FloatVector.broadcast(F, x[x2 + k]);
+            a02 = w0.fma(v2, a02);
+            a12 = w1.fma(v2, a12);
+            a22 = w2.fma(v2, a22);
+            a32 = w3.fma(v2, a32);
+            FloatVector v3 = FloatVector.broadcast(F, x[x3 + k]);
+            a03 = w0.fma(v3, a03);
+            a13 = w1.fma(v3, a13);
+            a23 = w2.fma(v3, a23);
+            a33 = w3.fma(v3, a33);
+            FloatVector v4 = FloatVector.broadcast(F, x[x4 + k]);
+            a04 = w0.fma(v4, a04);
+            a14 = w1.fma(v4, a14);
+            a24 = w2.fma(v4, a24);
+            a34 = w3.fma(v4, a34);
+            FloatVector v5 = FloatVector.broadcast(F, x[x5 + k]);
+            a05 = w0.fma(v5, a05);
+            a15 = w1.fma(v5, a15);
+            a25 = w2.fma(v5, a25);
+            a35 = w3.fma(v5, a35);
         }
         a00.intoArray(acc, ao);
         a01.intoArray(acc, ao + 1 * LANES);
@@ -372,115 +368,127 @@ final class PanelMatmul {
         a03.intoArray(acc, ao + 3 * LANES);
         a04.intoArray(acc, ao + 4 * LANES);
         a05.intoArray(acc, ao + 5 * LANES);
-        a10.intoArray(acc, 1 * ACC_FLOATS + ao);
-        a11.intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
-        a12.intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
-        a13.intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
-        a14.intoArray(acc, 1 * ACC_FLOATS + ao + 4 * LANES);
-        a15.intoArray(acc, 1 * ACC_FLOATS + ao + 5 * LANES);
-        a20.intoArray(acc, 2 * ACC_FLOATS + ao);
-        a21.intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
-        a22.intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
-        a23.intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
-        a24.intoArray(acc, 2 * ACC_FLOATS + ao + 4 * LANES);
-        a25.intoArray(acc, 2 * ACC_FLOATS + ao + 5 * LANES);
-        a30.intoArray(acc, 3 * ACC_FLOATS + ao);
-        a31.intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
-        a32.intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
-        a33.intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
-        a34.intoArray(acc, 3 * ACC_FLOATS + ao + 4 * LANES);
-        a35.intoArray(acc, 3 * ACC_FLOATS + ao + 5 * LANES);
+        a10.intoArray(acc, 1 * ps + ao);
+        a11.intoArray(acc, 1 * ps + ao + 1 * LANES);
+        a12.intoArray(acc, 1 * ps + ao + 2 * LANES);
+        a13.intoArray(acc, 1 * ps + ao + 3 * LANES);
+        a14.intoArray(acc, 1 * ps + ao + 4 * LANES);
+        a15.intoArray(acc, 1 * ps + ao + 5 * LANES);
+        a20.intoArray(acc, 2 * ps + ao);
+        a21.intoArray(acc, 2 * ps + ao + 1 * LANES);
+        a22.intoArray(acc, 2 * ps + ao + 2 * LANES);
+        a23.intoArray(acc, 2 * ps + ao + 3 * LANES);
+        a24.intoArray(acc, 2 * ps + ao + 4 * LANES);
+        a25.intoArray(acc, 2 * ps + ao + 5 * LANES);
+        a30.intoArray(acc, 3 * ps + ao);
+        a31.intoArray(acc, 3 * ps + ao + 1 * LANES);
+        a32.intoArray(acc, 3 * ps + ao + 2 * LANES);
+        a33.intoArray(acc, 3 * ps + ao + 3 * LANES);
+        a34.intoArray(acc, 3 * ps + ao + 4 * LANES);
+        a35.intoArray(acc, 3 * ps + ao + 5 * LANES);
     }
 
     /** Four panels x four sequences. */
-    private static void tile4x4(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao) {
+    private static void tile4x4(
+            float[] wb, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int ao, int ps) {
         FloatVector a00 = FloatVector.fromArray(F, acc, ao);
         FloatVector a01 = FloatVector.fromArray(F, acc, ao + 1 * LANES);
         FloatVector a02 = FloatVector.fromArray(F, acc, ao + 2 * LANES);
         FloatVector a03 = FloatVector.fromArray(F, acc, ao + 3 * LANES);
-        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao);
-        FloatVector a11 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES);
-        FloatVector a12 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES);
-        FloatVector a13 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES);
-        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao);
-        FloatVector a21 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES);
-        FloatVector a22 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES);
-        FloatVector a23 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES);
-        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao);
-        FloatVector a31 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES);
-        FloatVector a32 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES);
-        FloatVector a33 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ps + ao);
+        FloatVector a11 = FloatVector.fromArray(F, acc, 1 * ps + ao + 1 * LANES);
+        FloatVector a12 = FloatVector.fromArray(F, acc, 1 * ps + ao + 2 * LANES);
+        FloatVector a13 = FloatVector.fromArray(F, acc, 1 * ps + ao + 3 * LANES);
+        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ps + ao);
+        FloatVector a21 = FloatVector.fromArray(F, acc, 2 * ps + ao + 1 * LANES);
+        FloatVector a22 = FloatVector.fromArray(F, acc, 2 * ps + ao + 2 * LANES);
+        FloatVector a23 = FloatVector.fromArray(F, acc, 2 * ps + ao + 3 * LANES);
+        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ps + ao);
+        FloatVector a31 = FloatVector.fromArray(F, acc, 3 * ps + ao + 1 * LANES);
+        FloatVector a32 = FloatVector.fromArray(F, acc, 3 * ps + ao + 2 * LANES);
+        FloatVector a33 = FloatVector.fromArray(F, acc, 3 * ps + ao + 3 * LANES);
         for (int k = 0; k < kc; k++) {
             FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
             FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
             FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
             FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
-            int i = xo + k * ACC_SEQS;
-            FloatVector x0 = FloatVector.broadcast(F, xt[i]);
-            a00 = w0.fma(x0, a00);
-            a10 = w1.fma(x0, a10);
-            a20 = w2.fma(x0, a20);
-            a30 = w3.fma(x0, a30);
-            FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
-            a01 = w0.fma(x1, a01);
-            a11 = w1.fma(x1, a11);
-            a21 = w2.fma(x1, a21);
-            a31 = w3.fma(x1, a31);
-            FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
-            a02 = w0.fma(x2, a02);
-            a12 = w1.fma(x2, a12);
-            a22 = w2.fma(x2, a22);
-            a32 = w3.fma(x2, a32);
-            FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
-            a03 = w0.fma(x3, a03);
-            a13 = w1.fma(x3, a13);
-            a23 = w2.fma(x3, a23);
-            a33 = w3.fma(x3, a33);
+            FloatVector v0 = FloatVector.broadcast(F, x[x0 + k]);
+            a00 = w0.fma(v0, a00);
+            a10 = w1.fma(v0, a10);
+            a20 = w2.fma(v0, a20);
+            a30 = w3.fma(v0, a30);
+            FloatVector v1 = FloatVector.broadcast(F, x[x1 + k]);
+            a01 = w0.fma(v1, a01);
+            a11 = w1.fma(v1, a11);
+            a21 = w2.fma(v1, a21);
+            a31 = w3.fma(v1, a31);
+            FloatVector v2 = FloatVector.broadcast(F, x[x2 + k]);
+            a02 = w0.fma(v2, a02);
+            a12 = w1.fma(v2, a12);
+            a22 = w2.fma(v2, a22);
+            a32 = w3.fma(v2, a32);
+            FloatVector v3 = FloatVector.broadcast(F, x[x3 + k]);
+            a03 = w0.fma(v3, a03);
+            a13 = w1.fma(v3, a13);
+            a23 = w2.fma(v3, a23);
+            a33 = w3.fma(v3, a33);
         }
         a00.intoArray(acc, ao);
         a01.intoArray(acc, ao + 1 * LANES);
         a02.intoArray(acc, ao + 2 * LANES);
         a03.intoArray(acc, ao + 3 * LANES);
-        a10.intoArray(acc, 1 * ACC_FLOATS + ao);
-        a11.intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
-        a12.intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
-        a13.intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
-        a20.intoArray(acc, 2 * ACC_FLOATS + ao);
-        a21.intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
-        a22.intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
-        a23.intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
-        a30.intoArray(acc, 3 * ACC_FLOATS + ao);
-        a31.intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
-        a32.intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
-        a33.intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+        a10.intoArray(acc, 1 * ps + ao);
+        a11.intoArray(acc, 1 * ps + ao + 1 * LANES);
+        a12.intoArray(acc, 1 * ps + ao + 2 * LANES);
+        a13.intoArray(acc, 1 * ps + ao + 3 * LANES);
+        a20.intoArray(acc, 2 * ps + ao);
+        a21.intoArray(acc, 2 * ps + ao + 1 * LANES);
+        a22.intoArray(acc, 2 * ps + ao + 2 * LANES);
+        a23.intoArray(acc, 2 * ps + ao + 3 * LANES);
+        a30.intoArray(acc, 3 * ps + ao);
+        a31.intoArray(acc, 3 * ps + ao + 1 * LANES);
+        a32.intoArray(acc, 3 * ps + ao + 2 * LANES);
+        a33.intoArray(acc, 3 * ps + ao + 3 * LANES);
     }
 
     /** Four panels x one sequence: four independent chains. */
-    private static void tile4x1(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao) {
+    private static void tile4x1(float[] wb, int kc, float[] x, int x0, float[] acc, int ao, int ps) {
         FloatVector a00 = FloatVector.fromArray(F, acc, ao);
-        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao);
-        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao);
-        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao);
+        FloatVector a10 = FloatVector.fromArray(F, acc, 1 * ps + ao);
+        FloatVector a20 = FloatVector.fromArray(F, acc, 2 * ps + ao);
+        FloatVector a30 = FloatVector.fromArray(F, acc, 3 * ps + ao);
         for (int k = 0; k < kc; k++) {
             FloatVector w0 = FloatVector.fromArray(F, wb, k * LANES);
             FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
             FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
             FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
-            int i = xo + k * ACC_SEQS;
-            FloatVector x0 = FloatVector.broadcast(F, xt[i]);
-            a00 = w0.fma(x0, a00);
-            a10 = w1.fma(x0, a10);
-            a20 = w2.fma(x0, a20);
-            a30 = w3.fma(x0, a30);
+            FloatVector v0 = FloatVector.broadcast(F, x[x0 + k]);
+            a00 = w0.fma(v0, a00);
+            a10 = w1.fma(v0, a10);
+            a20 = w2.fma(v0, a20);
+            a30 = w3.fma(v0, a30);
         }
         a00.intoArray(acc, ao);
-        a10.intoArray(acc, 1 * ACC_FLOATS + ao);
-        a20.intoArray(acc, 2 * ACC_FLOATS + ao);
-        a30.intoArray(acc, 3 * ACC_FLOATS + ao);
+        a10.intoArray(acc, 1 * ps + ao);
+        a20.intoArray(acc, 2 * ps + ao);
+        a30.intoArray(acc, 3 * ps + ao);
     }
 
     /** {@link #tile4x6} for quantized weights: a chain per 32-column block, added to the sum scaled by the block's scales {@code sc[block][panel][16]}. */
-    private static void tile4x6Blocks(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao, float[] sc) {
+    private static void tile4x6Blocks(
+            float[] wb,
+            int kc,
+            float[] x,
+            int x0,
+            int x1,
+            int x2,
+            int x3,
+            int x4,
+            int x5,
+            float[] acc,
+            int ao,
+            int ps,
+            float[] sc) {
         for (int k0 = 0; k0 < kc; k0 += 32) {
             FloatVector a00 = FloatVector.zero(F);
             FloatVector a01 = FloatVector.zero(F);
@@ -511,37 +519,36 @@ final class PanelMatmul {
                 FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
                 FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
                 FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
-                int i = xo + k * ACC_SEQS;
-                FloatVector x0 = FloatVector.broadcast(F, xt[i]);
-                a00 = w0.fma(x0, a00);
-                a10 = w1.fma(x0, a10);
-                a20 = w2.fma(x0, a20);
-                a30 = w3.fma(x0, a30);
-                FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
-                a01 = w0.fma(x1, a01);
-                a11 = w1.fma(x1, a11);
-                a21 = w2.fma(x1, a21);
-                a31 = w3.fma(x1, a31);
-                FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
-                a02 = w0.fma(x2, a02);
-                a12 = w1.fma(x2, a12);
-                a22 = w2.fma(x2, a22);
-                a32 = w3.fma(x2, a32);
-                FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
-                a03 = w0.fma(x3, a03);
-                a13 = w1.fma(x3, a13);
-                a23 = w2.fma(x3, a23);
-                a33 = w3.fma(x3, a33);
-                FloatVector x4 = FloatVector.broadcast(F, xt[i + 4]);
-                a04 = w0.fma(x4, a04);
-                a14 = w1.fma(x4, a14);
-                a24 = w2.fma(x4, a24);
-                a34 = w3.fma(x4, a34);
-                FloatVector x5 = FloatVector.broadcast(F, xt[i + 5]);
-                a05 = w0.fma(x5, a05);
-                a15 = w1.fma(x5, a15);
-                a25 = w2.fma(x5, a25);
-                a35 = w3.fma(x5, a35);
+                FloatVector v0 = FloatVector.broadcast(F, x[x0 + k]);
+                a00 = w0.fma(v0, a00);
+                a10 = w1.fma(v0, a10);
+                a20 = w2.fma(v0, a20);
+                a30 = w3.fma(v0, a30);
+                FloatVector v1 = FloatVector.broadcast(F, x[x1 + k]);
+                a01 = w0.fma(v1, a01);
+                a11 = w1.fma(v1, a11);
+                a21 = w2.fma(v1, a21);
+                a31 = w3.fma(v1, a31);
+                FloatVector v2 = FloatVector.broadcast(F, x[x2 + k]);
+                a02 = w0.fma(v2, a02);
+                a12 = w1.fma(v2, a12);
+                a22 = w2.fma(v2, a22);
+                a32 = w3.fma(v2, a32);
+                FloatVector v3 = FloatVector.broadcast(F, x[x3 + k]);
+                a03 = w0.fma(v3, a03);
+                a13 = w1.fma(v3, a13);
+                a23 = w2.fma(v3, a23);
+                a33 = w3.fma(v3, a33);
+                FloatVector v4 = FloatVector.broadcast(F, x[x4 + k]);
+                a04 = w0.fma(v4, a04);
+                a14 = w1.fma(v4, a14);
+                a24 = w2.fma(v4, a24);
+                a34 = w3.fma(v4, a34);
+                FloatVector v5 = FloatVector.broadcast(F, x[x5 + k]);
+                a05 = w0.fma(v5, a05);
+                a15 = w1.fma(v5, a15);
+                a25 = w2.fma(v5, a25);
+                a35 = w3.fma(v5, a35);
             }
             int s = k0 / 32 * GROUP * LANES;
             FloatVector s0 = FloatVector.fromArray(F, sc, s);
@@ -554,44 +561,30 @@ final class PanelMatmul {
             s0.fma(a03, FloatVector.fromArray(F, acc, ao + 3 * LANES)).intoArray(acc, ao + 3 * LANES);
             s0.fma(a04, FloatVector.fromArray(F, acc, ao + 4 * LANES)).intoArray(acc, ao + 4 * LANES);
             s0.fma(a05, FloatVector.fromArray(F, acc, ao + 5 * LANES)).intoArray(acc, ao + 5 * LANES);
-            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao)).intoArray(acc, 1 * ACC_FLOATS + ao);
-            s1.fma(a11, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
-            s1.fma(a12, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
-            s1.fma(a13, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
-            s1.fma(a14, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 4 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 4 * LANES);
-            s1.fma(a15, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 5 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 5 * LANES);
-            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao)).intoArray(acc, 2 * ACC_FLOATS + ao);
-            s2.fma(a21, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
-            s2.fma(a22, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
-            s2.fma(a23, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
-            s2.fma(a24, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 4 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 4 * LANES);
-            s2.fma(a25, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 5 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 5 * LANES);
-            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao)).intoArray(acc, 3 * ACC_FLOATS + ao);
-            s3.fma(a31, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
-            s3.fma(a32, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
-            s3.fma(a33, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
-            s3.fma(a34, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 4 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 4 * LANES);
-            s3.fma(a35, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 5 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 5 * LANES);
+            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ps + ao)).intoArray(acc, 1 * ps + ao);
+            s1.fma(a11, FloatVector.fromArray(F, acc, 1 * ps + ao + 1 * LANES)).intoArray(acc, 1 * ps + ao + 1 * LANES);
+            s1.fma(a12, FloatVector.fromArray(F, acc, 1 * ps + ao + 2 * LANES)).intoArray(acc, 1 * ps + ao + 2 * LANES);
+            s1.fma(a13, FloatVector.fromArray(F, acc, 1 * ps + ao + 3 * LANES)).intoArray(acc, 1 * ps + ao + 3 * LANES);
+            s1.fma(a14, FloatVector.fromArray(F, acc, 1 * ps + ao + 4 * LANES)).intoArray(acc, 1 * ps + ao + 4 * LANES);
+            s1.fma(a15, FloatVector.fromArray(F, acc, 1 * ps + ao + 5 * LANES)).intoArray(acc, 1 * ps + ao + 5 * LANES);
+            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ps + ao)).intoArray(acc, 2 * ps + ao);
+            s2.fma(a21, FloatVector.fromArray(F, acc, 2 * ps + ao + 1 * LANES)).intoArray(acc, 2 * ps + ao + 1 * LANES);
+            s2.fma(a22, FloatVector.fromArray(F, acc, 2 * ps + ao + 2 * LANES)).intoArray(acc, 2 * ps + ao + 2 * LANES);
+            s2.fma(a23, FloatVector.fromArray(F, acc, 2 * ps + ao + 3 * LANES)).intoArray(acc, 2 * ps + ao + 3 * LANES);
+            s2.fma(a24, FloatVector.fromArray(F, acc, 2 * ps + ao + 4 * LANES)).intoArray(acc, 2 * ps + ao + 4 * LANES);
+            s2.fma(a25, FloatVector.fromArray(F, acc, 2 * ps + ao + 5 * LANES)).intoArray(acc, 2 * ps + ao + 5 * LANES);
+            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ps + ao)).intoArray(acc, 3 * ps + ao);
+            s3.fma(a31, FloatVector.fromArray(F, acc, 3 * ps + ao + 1 * LANES)).intoArray(acc, 3 * ps + ao + 1 * LANES);
+            s3.fma(a32, FloatVector.fromArray(F, acc, 3 * ps + ao + 2 * LANES)).intoArray(acc, 3 * ps + ao + 2 * LANES);
+            s3.fma(a33, FloatVector.fromArray(F, acc, 3 * ps + ao + 3 * LANES)).intoArray(acc, 3 * ps + ao + 3 * LANES);
+            s3.fma(a34, FloatVector.fromArray(F, acc, 3 * ps + ao + 4 * LANES)).intoArray(acc, 3 * ps + ao + 4 * LANES);
+            s3.fma(a35, FloatVector.fromArray(F, acc, 3 * ps + ao + 5 * LANES)).intoArray(acc, 3 * ps + ao + 5 * LANES);
         }
     }
 
     /** {@link #tile4x4} for quantized weights. */
-    private static void tile4x4Blocks(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao, float[] sc) {
+    private static void tile4x4Blocks(
+            float[] wb, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int ao, int ps, float[] sc) {
         for (int k0 = 0; k0 < kc; k0 += 32) {
             FloatVector a00 = FloatVector.zero(F);
             FloatVector a01 = FloatVector.zero(F);
@@ -614,27 +607,26 @@ final class PanelMatmul {
                 FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
                 FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
                 FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
-                int i = xo + k * ACC_SEQS;
-                FloatVector x0 = FloatVector.broadcast(F, xt[i]);
-                a00 = w0.fma(x0, a00);
-                a10 = w1.fma(x0, a10);
-                a20 = w2.fma(x0, a20);
-                a30 = w3.fma(x0, a30);
-                FloatVector x1 = FloatVector.broadcast(F, xt[i + 1]);
-                a01 = w0.fma(x1, a01);
-                a11 = w1.fma(x1, a11);
-                a21 = w2.fma(x1, a21);
-                a31 = w3.fma(x1, a31);
-                FloatVector x2 = FloatVector.broadcast(F, xt[i + 2]);
-                a02 = w0.fma(x2, a02);
-                a12 = w1.fma(x2, a12);
-                a22 = w2.fma(x2, a22);
-                a32 = w3.fma(x2, a32);
-                FloatVector x3 = FloatVector.broadcast(F, xt[i + 3]);
-                a03 = w0.fma(x3, a03);
-                a13 = w1.fma(x3, a13);
-                a23 = w2.fma(x3, a23);
-                a33 = w3.fma(x3, a33);
+                FloatVector v0 = FloatVector.broadcast(F, x[x0 + k]);
+                a00 = w0.fma(v0, a00);
+                a10 = w1.fma(v0, a10);
+                a20 = w2.fma(v0, a20);
+                a30 = w3.fma(v0, a30);
+                FloatVector v1 = FloatVector.broadcast(F, x[x1 + k]);
+                a01 = w0.fma(v1, a01);
+                a11 = w1.fma(v1, a11);
+                a21 = w2.fma(v1, a21);
+                a31 = w3.fma(v1, a31);
+                FloatVector v2 = FloatVector.broadcast(F, x[x2 + k]);
+                a02 = w0.fma(v2, a02);
+                a12 = w1.fma(v2, a12);
+                a22 = w2.fma(v2, a22);
+                a32 = w3.fma(v2, a32);
+                FloatVector v3 = FloatVector.broadcast(F, x[x3 + k]);
+                a03 = w0.fma(v3, a03);
+                a13 = w1.fma(v3, a13);
+                a23 = w2.fma(v3, a23);
+                a33 = w3.fma(v3, a33);
             }
             int s = k0 / 32 * GROUP * LANES;
             FloatVector s0 = FloatVector.fromArray(F, sc, s);
@@ -645,32 +637,23 @@ final class PanelMatmul {
             s0.fma(a01, FloatVector.fromArray(F, acc, ao + 1 * LANES)).intoArray(acc, ao + 1 * LANES);
             s0.fma(a02, FloatVector.fromArray(F, acc, ao + 2 * LANES)).intoArray(acc, ao + 2 * LANES);
             s0.fma(a03, FloatVector.fromArray(F, acc, ao + 3 * LANES)).intoArray(acc, ao + 3 * LANES);
-            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao)).intoArray(acc, 1 * ACC_FLOATS + ao);
-            s1.fma(a11, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 1 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 1 * LANES);
-            s1.fma(a12, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 2 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 2 * LANES);
-            s1.fma(a13, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao + 3 * LANES))
-                    .intoArray(acc, 1 * ACC_FLOATS + ao + 3 * LANES);
-            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao)).intoArray(acc, 2 * ACC_FLOATS + ao);
-            s2.fma(a21, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 1 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 1 * LANES);
-            s2.fma(a22, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 2 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 2 * LANES);
-            s2.fma(a23, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao + 3 * LANES))
-                    .intoArray(acc, 2 * ACC_FLOATS + ao + 3 * LANES);
-            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao)).intoArray(acc, 3 * ACC_FLOATS + ao);
-            s3.fma(a31, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 1 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 1 * LANES);
-            s3.fma(a32, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 2 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 2 * LANES);
-            s3.fma(a33, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao + 3 * LANES))
-                    .intoArray(acc, 3 * ACC_FLOATS + ao + 3 * LANES);
+            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ps + ao)).intoArray(acc, 1 * ps + ao);
+            s1.fma(a11, FloatVector.fromArray(F, acc, 1 * ps + ao + 1 * LANES)).intoArray(acc, 1 * ps + ao + 1 * LANES);
+            s1.fma(a12, FloatVector.fromArray(F, acc, 1 * ps + ao + 2 * LANES)).intoArray(acc, 1 * ps + ao + 2 * LANES);
+            s1.fma(a13, FloatVector.fromArray(F, acc, 1 * ps + ao + 3 * LANES)).intoArray(acc, 1 * ps + ao + 3 * LANES);
+            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ps + ao)).intoArray(acc, 2 * ps + ao);
+            s2.fma(a21, FloatVector.fromArray(F, acc, 2 * ps + ao + 1 * LANES)).intoArray(acc, 2 * ps + ao + 1 * LANES);
+            s2.fma(a22, FloatVector.fromArray(F, acc, 2 * ps + ao + 2 * LANES)).intoArray(acc, 2 * ps + ao + 2 * LANES);
+            s2.fma(a23, FloatVector.fromArray(F, acc, 2 * ps + ao + 3 * LANES)).intoArray(acc, 2 * ps + ao + 3 * LANES);
+            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ps + ao)).intoArray(acc, 3 * ps + ao);
+            s3.fma(a31, FloatVector.fromArray(F, acc, 3 * ps + ao + 1 * LANES)).intoArray(acc, 3 * ps + ao + 1 * LANES);
+            s3.fma(a32, FloatVector.fromArray(F, acc, 3 * ps + ao + 2 * LANES)).intoArray(acc, 3 * ps + ao + 2 * LANES);
+            s3.fma(a33, FloatVector.fromArray(F, acc, 3 * ps + ao + 3 * LANES)).intoArray(acc, 3 * ps + ao + 3 * LANES);
         }
     }
 
     /** {@link #tile4x1} for quantized weights. */
-    private static void tile4x1Blocks(float[] wb, int kc, float[] xt, int xo, float[] acc, int ao, float[] sc) {
+    private static void tile4x1Blocks(float[] wb, int kc, float[] x, int x0, float[] acc, int ao, int ps, float[] sc) {
         for (int k0 = 0; k0 < kc; k0 += 32) {
             FloatVector a00 = FloatVector.zero(F);
             FloatVector a10 = FloatVector.zero(F);
@@ -681,12 +664,11 @@ final class PanelMatmul {
                 FloatVector w1 = FloatVector.fromArray(F, wb, 1 * PANEL_FLOATS + k * LANES);
                 FloatVector w2 = FloatVector.fromArray(F, wb, 2 * PANEL_FLOATS + k * LANES);
                 FloatVector w3 = FloatVector.fromArray(F, wb, 3 * PANEL_FLOATS + k * LANES);
-                int i = xo + k * ACC_SEQS;
-                FloatVector x0 = FloatVector.broadcast(F, xt[i]);
-                a00 = w0.fma(x0, a00);
-                a10 = w1.fma(x0, a10);
-                a20 = w2.fma(x0, a20);
-                a30 = w3.fma(x0, a30);
+                FloatVector v0 = FloatVector.broadcast(F, x[x0 + k]);
+                a00 = w0.fma(v0, a00);
+                a10 = w1.fma(v0, a10);
+                a20 = w2.fma(v0, a20);
+                a30 = w3.fma(v0, a30);
             }
             int s = k0 / 32 * GROUP * LANES;
             FloatVector s0 = FloatVector.fromArray(F, sc, s);
@@ -694,9 +676,9 @@ final class PanelMatmul {
             FloatVector s2 = FloatVector.fromArray(F, sc, s + 2 * LANES);
             FloatVector s3 = FloatVector.fromArray(F, sc, s + 3 * LANES);
             s0.fma(a00, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
-            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ACC_FLOATS + ao)).intoArray(acc, 1 * ACC_FLOATS + ao);
-            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ACC_FLOATS + ao)).intoArray(acc, 2 * ACC_FLOATS + ao);
-            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ACC_FLOATS + ao)).intoArray(acc, 3 * ACC_FLOATS + ao);
+            s1.fma(a10, FloatVector.fromArray(F, acc, 1 * ps + ao)).intoArray(acc, 1 * ps + ao);
+            s2.fma(a20, FloatVector.fromArray(F, acc, 2 * ps + ao)).intoArray(acc, 2 * ps + ao);
+            s3.fma(a30, FloatVector.fromArray(F, acc, 3 * ps + ao)).intoArray(acc, 3 * ps + ao);
         }
     }
 

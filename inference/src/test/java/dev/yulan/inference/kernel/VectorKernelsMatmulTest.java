@@ -153,7 +153,7 @@ class VectorKernelsMatmulTest {
     @Test
     void resultsDoNotDependOnTheThreadCountOrOnBatchesLargerThanAChunk() {
         SplittableRandom random = new SplittableRandom(3);
-        int batch = PanelMatmul.BATCH_CHUNK + 7;
+        int batch = 71;
         try (Arena arena = Arena.ofShared()) {
             for (DType dtype : DType.values()) {
                 int rows = 29;
