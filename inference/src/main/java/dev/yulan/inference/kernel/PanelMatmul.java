@@ -70,9 +70,9 @@ final class PanelMatmul {
      * applied to every sequence, so a step reads its weights from memory once whatever its size.
      */
     static void apply(Matrix w, float[] x, float[] out, int batch, int g0, int g1, Scratch scratch) {
-        if (batch == 1 && w.dtype() == DType.Q8_0) {
+        if (batch == 1 && w.dtype().isQuantized()) {
             for (int g = g0; g < g1; g++) {
-                streamQ8(w, x, out, g, scratch);
+                streamQuantized(w, x, out, g, scratch);
             }
             return;
         }
@@ -222,30 +222,31 @@ final class PanelMatmul {
     }
 
     /**
-     * One group of Q8_0 weights for one sequence, decoded in registers from the copied chunk: at batch 1 the int8 to
-     * float widening is what competes with memory, and this path does it once per weight with no store.
+     * One group of Q8_0 or Q4_0 weights for one sequence, decoded in registers from the copied chunk: at batch 1 the
+     * widening to float is what competes with memory, and this path does it once per weight with no store.
      */
-    private static void streamQ8(Matrix w, float[] x, float[] out, int g, Scratch scratch) {
+    private static void streamQuantized(Matrix w, float[] x, float[] out, int g, Scratch scratch) {
+        DType dtype = w.dtype();
         int cols = w.cols();
-        long group = g * Panels.groupBytes(DType.Q8_0, cols);
-        int blockBytes = Panels.blockBytes(DType.Q8_0);
+        long group = g * Panels.groupBytes(dtype, cols);
+        int blockBytes = Panels.blockBytes(dtype);
         byte[] raw = scratch.raw;
         float[] acc = scratch.acc(GROUP * LANES);
         Arrays.fill(acc, 0, GROUP * LANES, 0f);
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
-            int piece = (int) Panels.pieceBytes(DType.Q8_0, kc);
+            int piece = (int) Panels.pieceBytes(dtype, kc);
             MemorySegment.copy(
-                    w.data(),
-                    ValueLayout.JAVA_BYTE,
-                    group + Panels.chunkOffset(DType.Q8_0, k0 / KC),
-                    raw,
-                    0,
-                    4 * piece);
+                    w.data(), ValueLayout.JAVA_BYTE, group + Panels.chunkOffset(dtype, k0 / KC), raw, 0, GROUP * piece);
             for (int k = 0; k < kc; k += 32) {
+                int block = k / 32 * blockBytes;
                 // The scales are decoded in a call of their own: inlined, they push the loop past the JIT's budget.
-                blockScales(raw, k / 32 * blockBytes, piece, scratch.scales);
-                streamQ8Block(raw, k / 32 * blockBytes, piece, x, k0 + k, acc, scratch.scales);
+                blockScales(raw, block, piece, scratch.scales);
+                if (dtype == DType.Q8_0) {
+                    streamQ8Block(raw, block, piece, x, k0 + k, acc, scratch.scales);
+                } else {
+                    streamQ4Block(raw, block, piece, x, k0 + k, acc, scratch.scales);
+                }
             }
         }
         storeOne(acc, out, w.rows(), g * GROUP * LANES);
@@ -264,6 +265,72 @@ final class PanelMatmul {
             a1 = q8(raw, at + piece).fma(v, a1);
             a2 = q8(raw, at + 2 * piece).fma(v, a2);
             a3 = q8(raw, at + 3 * piece).fma(v, a3);
+        }
+        FloatVector.fromArray(F, sc, 0)
+                .fma(a0, FloatVector.fromArray(F, acc, 0))
+                .intoArray(acc, 0);
+        FloatVector.fromArray(F, sc, LANES)
+                .fma(a1, FloatVector.fromArray(F, acc, LANES))
+                .intoArray(acc, LANES);
+        FloatVector.fromArray(F, sc, 2 * LANES)
+                .fma(a2, FloatVector.fromArray(F, acc, 2 * LANES))
+                .intoArray(acc, 2 * LANES);
+        FloatVector.fromArray(F, sc, 3 * LANES)
+                .fma(a3, FloatVector.fromArray(F, acc, 3 * LANES))
+                .intoArray(acc, 3 * LANES);
+    }
+
+    private static void streamQ4Block(byte[] raw, int block, int piece, float[] x, int xo, float[] acc, float[] sc) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int q = block + Panels.SCALE_BYTES;
+        // Columns 0..15 of the block are the low nibbles, 16..31 the high ones: two passes keep the chain in order.
+        // Written out rather than in helpers: the JIT declines to inline helpers it has already compiled large.
+        for (int i = 0; i < 16; i++) {
+            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
+            int at = q + i * LANES;
+            IntVector p0 = (IntVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2I, I, 0);
+            IntVector p1 = (IntVector) ByteVector.fromArray(B, raw, at + piece).convertShape(VectorOperators.B2I, I, 0);
+            IntVector p2 =
+                    (IntVector) ByteVector.fromArray(B, raw, at + 2 * piece).convertShape(VectorOperators.B2I, I, 0);
+            IntVector p3 =
+                    (IntVector) ByteVector.fromArray(B, raw, at + 3 * piece).convertShape(VectorOperators.B2I, I, 0);
+            a0 = ((FloatVector) p0.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a0);
+            a1 = ((FloatVector) p1.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a1);
+            a2 = ((FloatVector) p2.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a2);
+            a3 = ((FloatVector) p3.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a3);
+        }
+        for (int i = 0; i < 16; i++) {
+            FloatVector v = FloatVector.broadcast(F, x[xo + 16 + i]);
+            int at = q + i * LANES;
+            IntVector p0 = (IntVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2I, I, 0);
+            IntVector p1 = (IntVector) ByteVector.fromArray(B, raw, at + piece).convertShape(VectorOperators.B2I, I, 0);
+            IntVector p2 =
+                    (IntVector) ByteVector.fromArray(B, raw, at + 2 * piece).convertShape(VectorOperators.B2I, I, 0);
+            IntVector p3 =
+                    (IntVector) ByteVector.fromArray(B, raw, at + 3 * piece).convertShape(VectorOperators.B2I, I, 0);
+            a0 = ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4)
+                            .and(0x0f)
+                            .sub(8)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(v, a0);
+            a1 = ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4)
+                            .and(0x0f)
+                            .sub(8)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(v, a1);
+            a2 = ((FloatVector) p2.lanewise(VectorOperators.ASHR, 4)
+                            .and(0x0f)
+                            .sub(8)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(v, a2);
+            a3 = ((FloatVector) p3.lanewise(VectorOperators.ASHR, 4)
+                            .and(0x0f)
+                            .sub(8)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(v, a3);
         }
         FloatVector.fromArray(F, sc, 0)
                 .fma(a0, FloatVector.fromArray(F, acc, 0))
@@ -758,12 +825,22 @@ final class PanelMatmul {
         }
     }
 
-    /** The 16 F16 scales at the start of a quantized panel block, as floats. */
+    /**
+     * The 16 F16 scales at the start of a quantized panel block, as floats. Scales are finite (a quantizer divides by
+     * them), so this skips {@link #f16}'s handling of infinities and NaNs.
+     */
     private static FloatVector scales(byte[] raw, int off) {
-        IntVector bits = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_256, raw, off)
+        IntVector h = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_256, raw, off)
                 .reinterpretAsShorts()
                 .convertShape(VectorOperators.S2I, I, 0);
-        return f16(bits);
+        FloatVector magnitude = h.and(0x7fff)
+                .lanewise(VectorOperators.LSHL, 13)
+                .reinterpretAsFloats()
+                .mul(0x1p112f);
+        return magnitude
+                .reinterpretAsInts()
+                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                .reinterpretAsFloats();
     }
 
     /** BF16 bits (in the low 16 bits of each lane) widened to floats: a BF16 is the top half of a float. */
