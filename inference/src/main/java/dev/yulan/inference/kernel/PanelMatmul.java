@@ -46,7 +46,7 @@ final class PanelMatmul {
 
     /** Per-thread buffers: the raw chunk, the decoded chunk and its scales, and the accumulators. */
     static final class Scratch {
-        final byte[] raw = new byte[GROUP * PANEL_FLOATS * 4];
+        final byte[] raw = new byte[(int) (GROUP * Panels.pieceBytes(DType.Q8_0, KC))]; // the largest byte chunk
         final short[] shorts = new short[GROUP * PANEL_FLOATS];
         final float[] weights = new float[GROUP * PANEL_FLOATS];
         final float[] scales = new float[KC / 32 * GROUP * LANES];
@@ -826,21 +826,14 @@ final class PanelMatmul {
     }
 
     /**
-     * The 16 F16 scales at the start of a quantized panel block, as floats. Scales are finite (a quantizer divides by
-     * them), so this skips {@link #f16}'s handling of infinities and NaNs.
+     * The 16 F16 scales at the start of a quantized panel block, as floats; exactly, infinities and NaNs included (a
+     * block with a weight beyond F16's range stores an infinite scale, and the result must then be what the scalar
+     * reference gives).
      */
     private static FloatVector scales(byte[] raw, int off) {
-        IntVector h = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_256, raw, off)
+        return f16((IntVector) ByteVector.fromArray(ByteVector.SPECIES_256, raw, off)
                 .reinterpretAsShorts()
-                .convertShape(VectorOperators.S2I, I, 0);
-        FloatVector magnitude = h.and(0x7fff)
-                .lanewise(VectorOperators.LSHL, 13)
-                .reinterpretAsFloats()
-                .mul(0x1p112f);
-        return magnitude
-                .reinterpretAsInts()
-                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
-                .reinterpretAsFloats();
+                .convertShape(VectorOperators.S2I, I, 0));
     }
 
     /** BF16 bits (in the low 16 bits of each lane) widened to floats: a BF16 is the top half of a float. */

@@ -50,6 +50,7 @@ public final class VectorKernels implements Kernels {
     private final WorkerPool pool;
     private final PanelMatmul.Scratch[] scratches; // one per worker
     private final ThreadLocal<Workspace> rowWorkspace = ThreadLocal.withInitial(Workspace::new);
+    private final ThreadLocal<PanelMatmul.Scratch> callerScratch = ThreadLocal.withInitial(PanelMatmul.Scratch::new);
     private final IntConsumer matmulPart = this::matmulPart;
     private final IntConsumer parallelForPart = this::parallelForPart;
     private final AtomicInteger nextTask = new AtomicInteger();
@@ -64,6 +65,11 @@ public final class VectorKernels implements Kernels {
 
     /** Kernels computing on {@code threads} threads (the caller plus {@code threads - 1} daemon workers). */
     public VectorKernels(int threads) {
+        if (PanelMatmul.F.length() > F.length()) {
+            throw new UnsupportedOperationException(
+                    "the vector kernels need 512-bit vectors (AVX-512); this CPU offers " + F.vectorBitSize()
+                            + "-bit ones, where the JDK would emulate them far slower than plain loops");
+        }
         this.pool = new WorkerPool(threads);
         this.scratches = new PanelMatmul.Scratch[threads];
         Arrays.setAll(scratches, i -> new PanelMatmul.Scratch());
@@ -100,7 +106,7 @@ public final class VectorKernels implements Kernels {
         int groups = PanelMatmul.groups(rows);
         if (pool.insideJob() || !pool.canRead(w.data())) {
             // Called from inside a parallelFor task, or weights confined to this thread: compute here alone.
-            PanelMatmul.apply(w, x, out, batch, 0, groups, new PanelMatmul.Scratch());
+            PanelMatmul.apply(w, x, out, batch, 0, groups, callerScratch.get());
             return;
         }
         synchronized (this) {
@@ -300,7 +306,8 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void row(Matrix w, int row, float[] out, int outOff) {
-        if (w.layout() == Matrix.Layout.PANELS) { // a row across panels: strided, and only ever a tied head's copy
+        if (w.layout()
+                == Matrix.Layout.PANELS) { // not on the forward path (the embedding is never packed): plain reads
             for (int k = 0; k < w.cols(); k++) {
                 out[outOff + k] = w.get(row, k);
             }

@@ -4,8 +4,8 @@ import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
 /**
- * A loaded model: its configuration, its weights, and the arena that owns the weights' memory (the file mappings, and
- * any quantized copies). Closing it unmaps the weights; nothing may use them afterwards.
+ * A loaded model: its configuration, its weights, and the arena that owns the weights' memory (the packed copies).
+ * Closing it frees the weights; nothing may use them afterwards.
  *
  * @param generationConfig defaults from {@code generation_config.json}, or null when there is none
  * @param directory the model directory (where the tokenizer files are), or null for a model built in memory

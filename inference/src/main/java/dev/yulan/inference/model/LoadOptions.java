@@ -5,8 +5,8 @@ import dev.yulan.inference.tensor.DType;
 /**
  * How to load a checkpoint.
  *
- * @param quantize null to keep weights as stored (memory-mapped, zero copy), or {@link DType#Q8_0}/{@link DType#Q4_0}
- *     to convert every matrix at load time into off-heap memory
+ * @param quantize null to keep weights in their stored dtype, or {@link DType#Q8_0}/{@link DType#Q4_0} to convert
+ *     every matrix at load time (either way they are packed into panels in off-heap memory)
  * @param progress told of progress, never null
  */
 public record LoadOptions(DType quantize, LoadProgress progress) {

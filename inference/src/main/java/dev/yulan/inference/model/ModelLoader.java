@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Loads a Hugging Face model directory: {@code config.json}, {@code generation_config.json} when present, and the
- * safetensors weights, memory-mapped. The tokenizer files are read by the tokenizer from {@link Checkpoint#directory()}.
+ * safetensors weights, memory-mapped while they are packed into panels ({@link #prepare}) in off-heap memory that the
+ * checkpoint owns. The tokenizer files are read by the tokenizer from {@link Checkpoint#directory()}.
  *
  * <p>Quantize-at-load ({@link LoadOptions#quantize()}) converts every matrix, the embedding and the LM head included
  * (as llama.cpp's Q8_0 and Q4_0 files do), into off-heap memory; norms and biases stay float. A matrix whose width is
@@ -91,10 +92,11 @@ public final class ModelLoader {
         ModelConfig config = ModelConfig.read(dir);
         GenerationConfig generation = GenerationConfig.read(dir);
         Arena arena = Arena.ofShared();
-        try {
-            SafeTensors tensors = SafeTensors.open(dir, arena);
+        // The files are mapped only while the weights are packed: afterwards nothing points into them.
+        try (Arena mapping = Arena.ofShared()) {
+            SafeTensors tensors = SafeTensors.open(dir, mapping);
             ModelWeights weights =
-                    prepare(weights(tensors, config), options.quantize(), false, arena, options.progress());
+                    prepare(weights(tensors, config), options.quantize(), true, arena, options.progress());
             return new Checkpoint(config, generation, weights, dir, arena);
         } catch (RuntimeException e) {
             arena.close();

@@ -50,7 +50,7 @@ public final class Panels {
         return ROWS * dtype.bytesFor(kc);
     }
 
-    /** Offset of chunk {@code chunk} (all four pieces) within its group. */
+    /** Offset of chunk {@code chunk} (all four pieces) within its group; every chunk before the last is full. */
     public static long chunkOffset(DType dtype, int chunk) {
         return GROUP * pieceBytes(dtype, CHUNK) * chunk;
     }
@@ -132,12 +132,18 @@ public final class Panels {
         }
         DType dtype = source.dtype();
         MemorySegment out = arena.allocate(byteSize(dtype, source.rows(), source.cols()), 64);
-        IntStream rows = IntStream.range(0, source.rows());
+        // One task per group: the rows of a group share cache lines, so threads never write the same one.
+        int unit = ROWS * GROUP;
+        IntStream groups = IntStream.range(0, (source.rows() + unit - 1) / unit);
         Thread other = Thread.ofVirtual().unstarted(() -> {});
         if (source.data().isAccessibleBy(other) && out.isAccessibleBy(other)) {
-            rows = rows.parallel(); // memory confined to this thread is packed here alone
+            groups = groups.parallel(); // memory confined to this thread is packed here alone
         }
-        rows.forEach(r -> packRow(source, out, r));
+        groups.forEach(g -> {
+            for (int r = g * unit; r < Math.min(source.rows(), (g + 1) * unit); r++) {
+                packRow(source, out, r);
+            }
+        });
         return new Matrix(dtype, source.rows(), source.cols(), out, Matrix.Layout.PANELS);
     }
 

@@ -3,7 +3,9 @@ package dev.yulan.inference.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.yulan.inference.tensor.DType;
+import dev.yulan.inference.tensor.Elements;
 import dev.yulan.inference.tensor.Matrix;
+import dev.yulan.inference.tensor.Panels;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -105,15 +107,49 @@ class VectorKernelsMatmulTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(
+            value = DType.class,
+            names = {"Q8_0", "Q4_0"})
+    void blockScalesOfEveryKindMatchTheScalarSpecificationAtBatchOneAndAbove(DType dtype) {
+        // Zero, negative zero, the smallest and largest subnormal, negative subnormal, the largest finite, infinity
+        // (a quantized weight beyond F16's range) and NaN: F16 scales the vector code must widen exactly.
+        short[] special = {
+            0x0000, (short) 0x8000, 0x0001, 0x03ff, (short) 0x8001, 0x7bff, 0x7c00, (short) 0xfc00, 0x7e00
+        };
+        SplittableRandom random = new SplittableRandom(12);
+        try (Arena arena = Arena.ofShared()) {
+            int rows = 20;
+            int cols = 32 * special.length;
+            Matrix source = RandomData.rowMajor(arena, random, dtype, rows, cols);
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < special.length; b++) {
+                    long at = r * source.rowBytes() + (long) b * dtype.blockBytes();
+                    source.data().set(Elements.SHORT_LE, at, special[(b + r) % special.length]);
+                }
+            }
+            Matrix w = Panels.pack(source, arena);
+            for (int batch : new int[] {1, 2, 7}) {
+                float[] x = RandomData.floats(random, batch * cols);
+                float[] expected = new float[batch * rows];
+                float[] actual = new float[batch * rows];
+                scalar.matmul(w, x, expected, batch);
+                vector.matmul(w, x, actual, batch);
+                assertThat(actual).as("%s batch %d", dtype, batch).containsExactly(expected);
+            }
+        }
+    }
+
     @Test
     void staysBitIdenticalOnceTheJitHasCompiledTheKernels() {
         // The first calls run interpreted, the later ones compiled by C2: results must not change with the tier.
+        // Batch 7 runs every tile (6 + 1) and 96 columns a partial last chunk.
         SplittableRandom random = new SplittableRandom(5);
         try (Arena arena = Arena.ofShared()) {
-            for (DType dtype : new DType[] {DType.BF16, DType.Q8_0, DType.Q4_0}) {
+            for (DType dtype : DType.values()) {
                 int rows = 8;
-                int cols = 64;
-                int batch = 5;
+                int cols = 96;
+                int batch = 7;
                 Matrix w = RandomData.matrix(arena, random, dtype, rows, cols);
                 float[] x = RandomData.floats(random, batch * cols);
                 float[][] alone = new float[batch][rows];
@@ -156,13 +192,13 @@ class VectorKernelsMatmulTest {
         int batch = 71;
         try (Arena arena = Arena.ofShared()) {
             for (DType dtype : DType.values()) {
-                int rows = 29;
+                int rows = 229; // 4 groups of 64 rows, the last partial: more workers than groups below
                 int cols = 96;
                 Matrix w = RandomData.matrix(arena, random, dtype, rows, cols);
                 float[] x = RandomData.floats(random, batch * cols);
                 float[] reference = new float[batch * rows];
                 vector.matmul(w, x, reference, batch);
-                for (int threads : new int[] {1, 3}) {
+                for (int threads : new int[] {1, 3, 5}) {
                     try (Kernels other = Kernels.create(threads)) {
                         float[] out = new float[batch * rows];
                         other.matmul(w, x, out, batch);
