@@ -38,7 +38,7 @@ final class PanelMatmul {
 
     private static final int LANES = Panels.ROWS;
     private static final int GROUP = Panels.GROUP;
-    private static final int KC = Panels.CHUNK;
+    private static final int KC = 64;
     private static final int PANEL_FLOATS = KC * LANES;
     // Accumulator slots past the batch, for the padding sequences of a 4-sequence tile.
     private static final int PAD = 2;
@@ -47,7 +47,7 @@ final class PanelMatmul {
 
     /** Per-thread buffers: the raw chunk, the decoded chunk and its scales, and the accumulators. */
     static final class Scratch {
-        final byte[] raw = new byte[(int) (GROUP * Panels.pieceBytes(DType.Q8_0, KC))]; // the largest byte chunk
+        final byte[] raw = new byte[(int) (GROUP * Panels.panelBytes(DType.Q8_0, KC))]; // the largest byte chunk
         final short[] shorts = new short[GROUP * PANEL_FLOATS];
         final float[] weights = new float[GROUP * PANEL_FLOATS];
         final float[] scales = new float[KC / 32 * GROUP * LANES];
@@ -90,7 +90,7 @@ final class PanelMatmul {
             Arrays.fill(acc, 0, GROUP * ps, 0f);
             for (int k0 = 0; k0 < cols; k0 += KC) {
                 int kc = Math.min(KC, cols - k0);
-                decode(w, g * groupBytes + Panels.chunkOffset(w.dtype(), k0 / KC), kc, scratch);
+                decode(w, g * groupBytes, k0, kc, scratch);
                 applyChunk(scratch.weights, kc, x, cols, k0, batch, acc, ps, blocked ? scratch.scales : null);
             }
             store(acc, ps, out, w.rows(), g * GROUP * LANES, batch);
@@ -178,7 +178,8 @@ final class PanelMatmul {
                 streamBf16x1(w.data(), group, cols, x, acc, ps);
             } else {
                 // Sequences past the batch repeat the last one into slots that are not stored.
-                streamBf16x4(w.data(), group, cols, x, cols, Math.min(2 * cols, last), Math.min(3 * cols, last), acc, ps);
+                streamBf16x4(
+                        w.data(), group, cols, x, cols, Math.min(2 * cols, last), Math.min(3 * cols, last), acc, ps);
             }
             store(acc, ps, out, w.rows(), g * GROUP * LANES, batch);
         }
@@ -189,22 +190,18 @@ final class PanelMatmul {
         FloatVector a10 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F);
         FloatVector a30 = FloatVector.zero(F);
-        for (int k0 = 0; k0 < cols; k0 += KC) {
-            int kc = Math.min(KC, cols - k0);
-            long piece = (long) kc * LANES * 2;
-            long off = group + Panels.chunkOffset(DType.BF16, k0 / KC);
-            for (int k = 0; k < kc; k++) {
-                long at = off + k * 2L * LANES;
-                FloatVector w0 = bf16(seg, at);
-                FloatVector w1 = bf16(seg, at + piece);
-                FloatVector w2 = bf16(seg, at + 2 * piece);
-                FloatVector w3 = bf16(seg, at + 3 * piece);
-                FloatVector v0 = FloatVector.broadcast(F, x[k0 + k]);
-                a00 = w0.fma(v0, a00);
-                a10 = w1.fma(v0, a10);
-                a20 = w2.fma(v0, a20);
-                a30 = w3.fma(v0, a30);
-            }
+        long panel = Panels.panelBytes(DType.BF16, cols);
+        for (int k = 0; k < cols; k++) {
+            long at = group + k * 2L * LANES;
+            FloatVector w0 = bf16(seg, at);
+            FloatVector w1 = bf16(seg, at + panel);
+            FloatVector w2 = bf16(seg, at + 2 * panel);
+            FloatVector w3 = bf16(seg, at + 3 * panel);
+            FloatVector v0 = FloatVector.broadcast(F, x[k]);
+            a00 = w0.fma(v0, a00);
+            a10 = w1.fma(v0, a10);
+            a20 = w2.fma(v0, a20);
+            a30 = w3.fma(v0, a30);
         }
         a00.intoArray(acc, 0);
         a10.intoArray(acc, ps);
@@ -230,37 +227,33 @@ final class PanelMatmul {
         FloatVector a31 = FloatVector.zero(F);
         FloatVector a32 = FloatVector.zero(F);
         FloatVector a33 = FloatVector.zero(F);
-        for (int k0 = 0; k0 < cols; k0 += KC) {
-            int kc = Math.min(KC, cols - k0);
-            long piece = (long) kc * LANES * 2;
-            long off = group + Panels.chunkOffset(DType.BF16, k0 / KC);
-            for (int k = 0; k < kc; k++) {
-                long at = off + k * 2L * LANES;
-                FloatVector w0 = bf16(seg, at);
-                FloatVector w1 = bf16(seg, at + piece);
-                FloatVector w2 = bf16(seg, at + 2 * piece);
-                FloatVector w3 = bf16(seg, at + 3 * piece);
-                FloatVector v0 = FloatVector.broadcast(F, x[k0 + k]);
-                a00 = w0.fma(v0, a00);
-                a10 = w1.fma(v0, a10);
-                a20 = w2.fma(v0, a20);
-                a30 = w3.fma(v0, a30);
-                FloatVector v1 = FloatVector.broadcast(F, x[x1 + k0 + k]);
-                a01 = w0.fma(v1, a01);
-                a11 = w1.fma(v1, a11);
-                a21 = w2.fma(v1, a21);
-                a31 = w3.fma(v1, a31);
-                FloatVector v2 = FloatVector.broadcast(F, x[x2 + k0 + k]);
-                a02 = w0.fma(v2, a02);
-                a12 = w1.fma(v2, a12);
-                a22 = w2.fma(v2, a22);
-                a32 = w3.fma(v2, a32);
-                FloatVector v3 = FloatVector.broadcast(F, x[x3 + k0 + k]);
-                a03 = w0.fma(v3, a03);
-                a13 = w1.fma(v3, a13);
-                a23 = w2.fma(v3, a23);
-                a33 = w3.fma(v3, a33);
-            }
+        long panel = Panels.panelBytes(DType.BF16, cols);
+        for (int k = 0; k < cols; k++) {
+            long at = group + k * 2L * LANES;
+            FloatVector w0 = bf16(seg, at);
+            FloatVector w1 = bf16(seg, at + panel);
+            FloatVector w2 = bf16(seg, at + 2 * panel);
+            FloatVector w3 = bf16(seg, at + 3 * panel);
+            FloatVector v0 = FloatVector.broadcast(F, x[k]);
+            a00 = w0.fma(v0, a00);
+            a10 = w1.fma(v0, a10);
+            a20 = w2.fma(v0, a20);
+            a30 = w3.fma(v0, a30);
+            FloatVector v1 = FloatVector.broadcast(F, x[x1 + k]);
+            a01 = w0.fma(v1, a01);
+            a11 = w1.fma(v1, a11);
+            a21 = w2.fma(v1, a21);
+            a31 = w3.fma(v1, a31);
+            FloatVector v2 = FloatVector.broadcast(F, x[x2 + k]);
+            a02 = w0.fma(v2, a02);
+            a12 = w1.fma(v2, a12);
+            a22 = w2.fma(v2, a22);
+            a32 = w3.fma(v2, a32);
+            FloatVector v3 = FloatVector.broadcast(F, x[x3 + k]);
+            a03 = w0.fma(v3, a03);
+            a13 = w1.fma(v3, a13);
+            a23 = w2.fma(v3, a23);
+            a33 = w3.fma(v3, a33);
         }
         a00.intoArray(acc, 0);
         a01.intoArray(acc, LANES);
@@ -284,7 +277,6 @@ final class PanelMatmul {
         return bf16((IntVector) ShortVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN)
                 .convertShape(VectorOperators.S2I, I, 0));
     }
-
 
     /** The four accumulated panels of one sequence into {@code out}, all but the rows past the end. */
     private static void storeOne(float[] acc, float[] out, int rows, int row0) {
@@ -313,9 +305,8 @@ final class PanelMatmul {
         Arrays.fill(acc, 0, GROUP * LANES, 0f);
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
-            int piece = (int) Panels.pieceBytes(dtype, kc);
-            MemorySegment.copy(
-                    w.data(), ValueLayout.JAVA_BYTE, group + Panels.chunkOffset(dtype, k0 / KC), raw, 0, GROUP * piece);
+            int piece = (int) Panels.panelBytes(dtype, kc);
+            copyChunk(w, group, k0, kc, raw);
             for (int k = 0; k < kc; k += 32) {
                 int block = k / 32 * blockBytes;
                 // The scales are decoded in a call of their own: inlined, they push the loop past the JIT's budget.
@@ -833,21 +824,29 @@ final class PanelMatmul {
      * Decodes the group's chunk of {@code kc} columns at {@code off} into {@code weights[panel][k][16]}; quantized
      * weights as their integers, with their scales into {@code scales[block][panel][16]}.
      */
-    private static void decode(Matrix w, long off, int kc, Scratch scratch) {
-        MemorySegment seg = w.data();
+    private static void decode(Matrix w, long group, int k0, int kc, Scratch scratch) {
         DType dtype = w.dtype();
-        int piece = (int) Panels.pieceBytes(dtype, kc);
         float[] wb = scratch.weights;
         switch (dtype) {
             case F32 -> {
+                long panel = Panels.panelBytes(dtype, w.cols());
                 for (int p = 0; p < GROUP; p++) {
                     MemorySegment.copy(
-                            seg, Elements.FLOAT_LE, off + (long) p * piece, wb, p * PANEL_FLOATS, kc * LANES);
+                            w.data(),
+                            Elements.FLOAT_LE,
+                            group + p * panel + k0 * 64L,
+                            wb,
+                            p * PANEL_FLOATS,
+                            kc * LANES);
                 }
             }
             case BF16, F16 -> {
                 short[] raw = scratch.shorts;
-                MemorySegment.copy(seg, Elements.SHORT_LE, off, raw, 0, GROUP * kc * LANES);
+                long panel = Panels.panelBytes(dtype, w.cols());
+                for (int p = 0; p < GROUP; p++) {
+                    MemorySegment.copy(
+                            w.data(), Elements.SHORT_LE, group + p * panel + k0 * 32L, raw, p * kc * LANES, kc * LANES);
+                }
                 for (int p = 0; p < GROUP; p++) {
                     for (int k = 0; k < kc; k++) {
                         IntVector bits = (IntVector) ShortVector.fromArray(S, raw, (p * kc + k) * LANES)
@@ -859,7 +858,8 @@ final class PanelMatmul {
             }
             case Q8_0, Q4_0 -> {
                 byte[] raw = scratch.raw;
-                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, off, raw, 0, GROUP * piece);
+                copyChunk(w, group, k0, kc, raw);
+                int piece = (int) Panels.panelBytes(dtype, kc);
                 int blockBytes = Panels.blockBytes(dtype);
                 for (int p = 0; p < GROUP; p++) {
                     for (int k = 0; k < kc; k += 32) {
@@ -873,6 +873,17 @@ final class PanelMatmul {
                     }
                 }
             }
+        }
+    }
+
+    /** Copies columns {@code [k0, k0+kc)} of the group's four quantized panels to {@code raw[panel][kc/32 blocks]}. */
+    private static void copyChunk(Matrix w, long group, int k0, int kc, byte[] raw) {
+        DType dtype = w.dtype();
+        long panel = Panels.panelBytes(dtype, w.cols());
+        int piece = (int) Panels.panelBytes(dtype, kc);
+        long from = group + (long) (k0 / 32) * Panels.blockBytes(dtype);
+        for (int p = 0; p < GROUP; p++) {
+            MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, from + p * panel, raw, p * piece, piece);
         }
     }
 

@@ -9,14 +9,13 @@ import java.util.stream.IntStream;
  * The panel layout of a weight matrix, the one the fast matmul streams. Rows are cut into panels of {@link #ROWS}
  * output rows, and a panel stores its weights column by column, so one vector load gives the same input column of 16
  * rows; applying a panel is then 16 dot products at once with the activation broadcast, with no lane sums at the end.
+ * Four consecutive panels make a group (64 rows; the row count is zero-padded to whole groups), the unit one thread
+ * owns, so each thread streams its weights front to back.
  *
- * <p>Four panels make a group (64 rows; the row count is zero-padded to whole groups), the unit one thread owns. A
- * group is stored chunk by chunk, {@link #CHUNK} columns at a time, the four panels' pieces of one chunk side by side,
- * so a thread streams each group front to back as one run of memory. A panel's piece of a chunk of {@code kc} columns
- * stores, for plain dtypes, column {@code k} at {@code k * 16 * elementBytes}; quantized dtypes keep GGUF's block of 32
- * columns with one F16 scale per row and block, and take exactly as many bytes as GGUF: a Q8_0 block is the 16 rows'
- * scales (32 bytes) then 32 columns of 16 signed bytes; a Q4_0 block is the 16 scales then 16 columns of 16 bytes
- * whose low nibbles hold column {@code i} and high nibbles column {@code i + 16} of the block.
+ * <p>Plain dtypes store column {@code k} of a panel at {@code k * 16 * elementBytes}. Quantized dtypes keep GGUF's
+ * block of 32 columns with one F16 scale per row and block, and take exactly as many bytes as GGUF: a Q8_0 panel block
+ * is the 16 rows' scales (32 bytes) then 32 columns of 16 signed bytes; a Q4_0 panel block is the 16 scales then 16
+ * columns of 16 bytes whose low nibbles hold column {@code i} and high nibbles column {@code i + 16} of the block.
  */
 public final class Panels {
 
@@ -25,9 +24,6 @@ public final class Panels {
 
     /** Panels per group; the packed row count is a multiple of {@code ROWS * GROUP}. */
     public static final int GROUP = 4;
-
-    /** Columns per chunk (the last chunk of a row may be narrower). */
-    public static final int CHUNK = 64;
 
     /** Bytes of the 16 F16 scales at the start of a quantized panel block. */
     public static final int SCALE_BYTES = ROWS * 2;
@@ -45,14 +41,14 @@ public final class Panels {
         return ROWS * GROUP * dtype.bytesFor(cols);
     }
 
-    /** Bytes of one panel's piece of a chunk of {@code kc} columns. */
-    public static long pieceBytes(DType dtype, int kc) {
-        return ROWS * dtype.bytesFor(kc);
+    /** Bytes of one panel of {@code cols} columns. */
+    public static long panelBytes(DType dtype, int cols) {
+        return ROWS * dtype.bytesFor(cols);
     }
 
-    /** Offset of chunk {@code chunk} (all four pieces) within its group; every chunk before the last is full. */
-    public static long chunkOffset(DType dtype, int chunk) {
-        return GROUP * pieceBytes(dtype, CHUNK) * chunk;
+    /** Offset of the panel holding {@code row}. */
+    public static long panelOffset(DType dtype, int cols, int row) {
+        return (row / ROWS) * panelBytes(dtype, cols);
     }
 
     /** Bytes of a whole packed matrix. */
@@ -65,26 +61,16 @@ public final class Panels {
         return ROWS * dtype.blockBytes();
     }
 
-    /** Offset of the piece holding {@code (row, col)}: its group, chunk and panel. */
-    private static long pieceOffset(DType dtype, int cols, int row, int col) {
-        int chunk = col / CHUNK;
-        int kc = Math.min(CHUNK, cols - chunk * CHUNK);
-        return (row / (ROWS * GROUP)) * groupBytes(dtype, cols)
-                + chunkOffset(dtype, chunk)
-                + (row / ROWS % GROUP) * pieceBytes(dtype, kc);
-    }
-
     /** The scale of 32-column block {@code block} of {@code row} of a packed quantized matrix. */
     public static float scale(MemorySegment data, DType dtype, int cols, int row, int block) {
-        long piece = pieceOffset(dtype, cols, row, block * 32);
-        long at = piece + (long) (block * 32 % CHUNK / 32) * blockBytes(dtype) + 2L * (row % ROWS);
+        long at = panelOffset(dtype, cols, row) + (long) block * blockBytes(dtype) + 2L * (row % ROWS);
         return Elements.f16ToFloat(data.get(Elements.SHORT_LE, at));
     }
 
     /** The integer of element {@code (row, col)} of a packed quantized matrix. */
     public static int quant(MemorySegment data, DType dtype, int cols, int row, int col) {
-        long piece = pieceOffset(dtype, cols, row, col);
-        int k = col % CHUNK;
+        long piece = panelOffset(dtype, cols, row);
+        int k = col;
         long block = piece + (long) (k / 32) * blockBytes(dtype) + SCALE_BYTES;
         int lane = row % ROWS;
         return switch (dtype) {
@@ -100,9 +86,9 @@ public final class Panels {
 
     /** Element {@code (row, col)} of a packed matrix. */
     public static float get(MemorySegment data, DType dtype, int cols, int row, int col) {
-        long piece = pieceOffset(dtype, cols, row, col);
+        long piece = panelOffset(dtype, cols, row);
         int lane = row % ROWS;
-        int k = col % CHUNK;
+        int k = col;
         return switch (dtype) {
             case F32 -> data.get(Elements.FLOAT_LE, piece + ((long) k * ROWS + lane) * 4);
             case F16 -> Elements.f16ToFloat(data.get(Elements.SHORT_LE, piece + ((long) k * ROWS + lane) * 2));
@@ -152,34 +138,27 @@ public final class Panels {
         MemorySegment src = source.data();
         int cols = source.cols();
         long rowOff = row * source.rowBytes();
+        long panel = panelOffset(dtype, cols, row);
         int lane = row % ROWS;
-        for (int k0 = 0; k0 < cols; k0 += CHUNK) {
-            long piece = pieceOffset(dtype, cols, row, k0);
-            int kc = Math.min(CHUNK, cols - k0);
-            switch (dtype) {
-                case F32, F16, BF16 -> {
-                    int size = dtype == DType.F32 ? 4 : 2;
-                    for (int k = 0; k < kc; k++) {
-                        MemorySegment.copy(
-                                src,
-                                rowOff + (long) (k0 + k) * size,
-                                out,
-                                piece + ((long) k * ROWS + lane) * size,
-                                size);
-                    }
+        switch (dtype) {
+            case F32, F16, BF16 -> {
+                int size = dtype == DType.F32 ? 4 : 2;
+                for (int k = 0; k < cols; k++) {
+                    MemorySegment.copy(
+                            src, rowOff + (long) k * size, out, panel + ((long) k * ROWS + lane) * size, size);
                 }
-                case Q8_0, Q4_0 -> {
-                    int quants = dtype.blockBytes() - 2;
-                    for (int b = 0; b < kc / 32; b++) {
-                        long from = rowOff + (long) (k0 / 32 + b) * dtype.blockBytes();
-                        long to = piece + (long) b * blockBytes(dtype);
-                        MemorySegment.copy(src, from, out, to + 2L * lane, 2);
-                        for (int i = 0; i < quants; i++) {
-                            out.set(
-                                    ValueLayout.JAVA_BYTE,
-                                    to + SCALE_BYTES + (long) i * ROWS + lane,
-                                    src.get(ValueLayout.JAVA_BYTE, from + 2 + i));
-                        }
+            }
+            case Q8_0, Q4_0 -> {
+                int quants = dtype.blockBytes() - 2;
+                for (int b = 0; b < cols / 32; b++) {
+                    long from = rowOff + (long) b * dtype.blockBytes();
+                    long to = panel + (long) b * blockBytes(dtype);
+                    MemorySegment.copy(src, from, out, to + 2L * lane, 2);
+                    for (int i = 0; i < quants; i++) {
+                        out.set(
+                                ValueLayout.JAVA_BYTE,
+                                to + SCALE_BYTES + (long) i * ROWS + lane,
+                                src.get(ValueLayout.JAVA_BYTE, from + 2 + i));
                     }
                 }
             }
