@@ -71,6 +71,15 @@ final class PanelMatmul {
      * applied to every sequence, so a step reads its weights from memory once whatever its size.
      */
     static void apply(Matrix w, float[] x, float[] out, int batch, int g0, int g1, Scratch scratch) {
+        if (batch == 1 && w.dtype() == DType.Q8_0 && !Boolean.getBoolean("copyq8")) {
+            int ps = (4 + PAD) * LANES;
+            float[] acc = scratch.acc(GROUP * ps);
+            for (int g = g0; g < g1; g++) {
+                streamQ8x1(w.data(), g * Panels.groupBytes(DType.Q8_0, w.cols()), w.cols(), x, acc, ps, scratch.scales);
+                store(acc, ps, out, w.rows(), g * GROUP * LANES, 1);
+            }
+            return;
+        }
         if (batch == 1 && w.dtype().isQuantized()) {
             for (int g = g0; g < g1; g++) {
                 streamQuantized(w, x, out, g, scratch);
@@ -271,6 +280,57 @@ final class PanelMatmul {
         a31.intoArray(acc, 3 * ps + LANES);
         a32.intoArray(acc, 3 * ps + 2 * LANES);
         a33.intoArray(acc, 3 * ps + 3 * LANES);
+    }
+
+    /** One group of Q8_0 weights for one sequence, widened in registers straight from the weights' memory. */
+    private static void streamQ8x1(
+            MemorySegment seg, long group, int cols, float[] x, float[] acc, int ps, float[] sc) {
+        long panel = Panels.panelBytes(DType.Q8_0, cols);
+        int blockBytes = Panels.blockBytes(DType.Q8_0);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int b = 0; b < cols / 32; b++) {
+            long block = group + (long) b * blockBytes;
+            // The scales are decoded in a call of their own: inlined, they push the loop past the JIT's budget.
+            segmentScales(seg, block, panel, sc);
+            FloatVector i0 = FloatVector.zero(F);
+            FloatVector i1 = i0;
+            FloatVector i2 = i0;
+            FloatVector i3 = i0;
+            long q = block + Panels.SCALE_BYTES;
+            for (int i = 0; i < 32; i++) {
+                FloatVector v = FloatVector.broadcast(F, x[b * 32 + i]);
+                long at = q + i * (long) LANES;
+                i0 = q8(seg, at).fma(v, i0);
+                i1 = q8(seg, at + panel).fma(v, i1);
+                i2 = q8(seg, at + 2 * panel).fma(v, i2);
+                i3 = q8(seg, at + 3 * panel).fma(v, i3);
+            }
+            a0 = FloatVector.fromArray(F, sc, 0).fma(i0, a0);
+            a1 = FloatVector.fromArray(F, sc, LANES).fma(i1, a1);
+            a2 = FloatVector.fromArray(F, sc, 2 * LANES).fma(i2, a2);
+            a3 = FloatVector.fromArray(F, sc, 3 * LANES).fma(i3, a3);
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, ps);
+        a2.intoArray(acc, 2 * ps);
+        a3.intoArray(acc, 3 * ps);
+    }
+
+    /** The scales of one block of the four panels, from the weights' memory into {@code sc[panel][16]}. */
+    private static void segmentScales(MemorySegment seg, long block, long panel, float[] sc) {
+        for (int p = 0; p < GROUP; p++) {
+            f16((IntVector) ShortVector.fromMemorySegment(S, seg, block + p * panel, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                    .intoArray(sc, p * LANES);
+        }
+    }
+
+    private static FloatVector q8(MemorySegment seg, long off) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, seg, off, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2F, F, 0);
     }
 
     private static FloatVector bf16(MemorySegment seg, long off) {
