@@ -71,18 +71,17 @@ final class PanelMatmul {
      * applied to every sequence, so a step reads its weights from memory once whatever its size.
      */
     static void apply(Matrix w, float[] x, float[] out, int batch, int g0, int g1, Scratch scratch) {
-        if (batch == 1 && w.dtype() == DType.Q8_0 && !Boolean.getBoolean("copyq8")) {
+        if (batch == 1 && w.dtype().isQuantized()) {
             int ps = (4 + PAD) * LANES;
             float[] acc = scratch.acc(GROUP * ps);
             for (int g = g0; g < g1; g++) {
-                streamQ8x1(w.data(), g * Panels.groupBytes(DType.Q8_0, w.cols()), w.cols(), x, acc, ps, scratch.scales);
+                long group = g * Panels.groupBytes(w.dtype(), w.cols());
+                if (w.dtype() == DType.Q8_0) {
+                    streamQ8x1(w.data(), group, w.cols(), x, acc, ps, scratch.scales);
+                } else {
+                    streamQ4x1(w.data(), group, w.cols(), x, acc, ps, scratch.scales);
+                }
                 store(acc, ps, out, w.rows(), g * GROUP * LANES, 1);
-            }
-            return;
-        }
-        if (batch == 1 && w.dtype().isQuantized()) {
-            for (int g = g0; g < g1; g++) {
-                streamQuantized(w, x, out, g, scratch);
             }
             return;
         }
@@ -319,6 +318,102 @@ final class PanelMatmul {
         a3.intoArray(acc, 3 * ps);
     }
 
+    /** One group of Q4_0 weights for one sequence, widened in registers straight from the weights' memory. */
+    private static void streamQ4x1(
+            MemorySegment seg, long group, int cols, float[] x, float[] acc, int ps, float[] sc) {
+        long panel = Panels.panelBytes(DType.Q4_0, cols);
+        int blockBytes = Panels.blockBytes(DType.Q4_0);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int b = 0; b < cols / 32; b++) {
+            long block = group + (long) b * blockBytes;
+            segmentScales(seg, block, panel, sc);
+            FloatVector i0 = FloatVector.zero(F);
+            FloatVector i1 = i0;
+            FloatVector i2 = i0;
+            FloatVector i3 = i0;
+            long q = block + Panels.SCALE_BYTES;
+            // Columns 0..15 of the block are the low nibbles, 16..31 the high ones: two passes keep the chain in
+            // order. Written out rather than in helpers: the JIT declines to inline helpers it compiled large.
+            for (int i = 0; i < 16; i++) {
+                FloatVector v = FloatVector.broadcast(F, x[b * 32 + i]);
+                long at = q + i * (long) LANES;
+                i0 = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, seg, at, ByteOrder.LITTLE_ENDIAN)
+                                        .convertShape(VectorOperators.B2I, I, 0))
+                                .and(0x0f)
+                                .sub(8)
+                                .convert(VectorOperators.I2F, 0))
+                        .fma(v, i0);
+                i1 = ((FloatVector)
+                                ((IntVector) ByteVector.fromMemorySegment(B, seg, at + panel, ByteOrder.LITTLE_ENDIAN)
+                                                .convertShape(VectorOperators.B2I, I, 0))
+                                        .and(0x0f)
+                                        .sub(8)
+                                        .convert(VectorOperators.I2F, 0))
+                        .fma(v, i1);
+                i2 = ((FloatVector) ((IntVector)
+                                        ByteVector.fromMemorySegment(B, seg, at + 2 * panel, ByteOrder.LITTLE_ENDIAN)
+                                                .convertShape(VectorOperators.B2I, I, 0))
+                                .and(0x0f)
+                                .sub(8)
+                                .convert(VectorOperators.I2F, 0))
+                        .fma(v, i2);
+                i3 = ((FloatVector) ((IntVector)
+                                        ByteVector.fromMemorySegment(B, seg, at + 3 * panel, ByteOrder.LITTLE_ENDIAN)
+                                                .convertShape(VectorOperators.B2I, I, 0))
+                                .and(0x0f)
+                                .sub(8)
+                                .convert(VectorOperators.I2F, 0))
+                        .fma(v, i3);
+            }
+            for (int i = 0; i < 16; i++) {
+                FloatVector v = FloatVector.broadcast(F, x[b * 32 + 16 + i]);
+                long at = q + i * (long) LANES;
+                i0 = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, seg, at, ByteOrder.LITTLE_ENDIAN)
+                                        .convertShape(VectorOperators.B2I, I, 0))
+                                .lanewise(VectorOperators.ASHR, 4)
+                                .and(0x0f)
+                                .sub(8)
+                                .convert(VectorOperators.I2F, 0))
+                        .fma(v, i0);
+                i1 = ((FloatVector)
+                                ((IntVector) ByteVector.fromMemorySegment(B, seg, at + panel, ByteOrder.LITTLE_ENDIAN)
+                                                .convertShape(VectorOperators.B2I, I, 0))
+                                        .lanewise(VectorOperators.ASHR, 4)
+                                        .and(0x0f)
+                                        .sub(8)
+                                        .convert(VectorOperators.I2F, 0))
+                        .fma(v, i1);
+                i2 = ((FloatVector) ((IntVector)
+                                        ByteVector.fromMemorySegment(B, seg, at + 2 * panel, ByteOrder.LITTLE_ENDIAN)
+                                                .convertShape(VectorOperators.B2I, I, 0))
+                                .lanewise(VectorOperators.ASHR, 4)
+                                .and(0x0f)
+                                .sub(8)
+                                .convert(VectorOperators.I2F, 0))
+                        .fma(v, i2);
+                i3 = ((FloatVector) ((IntVector)
+                                        ByteVector.fromMemorySegment(B, seg, at + 3 * panel, ByteOrder.LITTLE_ENDIAN)
+                                                .convertShape(VectorOperators.B2I, I, 0))
+                                .lanewise(VectorOperators.ASHR, 4)
+                                .and(0x0f)
+                                .sub(8)
+                                .convert(VectorOperators.I2F, 0))
+                        .fma(v, i3);
+            }
+            a0 = FloatVector.fromArray(F, sc, 0).fma(i0, a0);
+            a1 = FloatVector.fromArray(F, sc, LANES).fma(i1, a1);
+            a2 = FloatVector.fromArray(F, sc, 2 * LANES).fma(i2, a2);
+            a3 = FloatVector.fromArray(F, sc, 3 * LANES).fma(i3, a3);
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, ps);
+        a2.intoArray(acc, 2 * ps);
+        a3.intoArray(acc, 3 * ps);
+    }
+
     /** The scales of one block of the four panels, from the weights' memory into {@code sc[panel][16]}. */
     private static void segmentScales(MemorySegment seg, long block, long panel, float[] sc) {
         for (int p = 0; p < GROUP; p++) {
@@ -336,150 +431,6 @@ final class PanelMatmul {
     private static FloatVector bf16(MemorySegment seg, long off) {
         return bf16((IntVector) ShortVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN)
                 .convertShape(VectorOperators.S2I, I, 0));
-    }
-
-    /** The four accumulated panels of one sequence into {@code out}, all but the rows past the end. */
-    private static void storeOne(float[] acc, float[] out, int rows, int row0) {
-        for (int p = 0; p < GROUP; p++) {
-            FloatVector v = FloatVector.fromArray(F, acc, p * LANES);
-            int r = row0 + p * LANES;
-            if (r + LANES <= rows) {
-                v.intoArray(out, r);
-            } else if (r < rows) {
-                v.intoArray(out, r, F.indexInRange(0, rows - r));
-            }
-        }
-    }
-
-    /**
-     * One group of Q8_0 or Q4_0 weights for one sequence, decoded in registers from the copied chunk: at batch 1 the
-     * widening to float is what competes with memory, and this path does it once per weight with no store.
-     */
-    private static void streamQuantized(Matrix w, float[] x, float[] out, int g, Scratch scratch) {
-        DType dtype = w.dtype();
-        int cols = w.cols();
-        long group = g * Panels.groupBytes(dtype, cols);
-        int blockBytes = Panels.blockBytes(dtype);
-        byte[] raw = scratch.raw;
-        float[] acc = scratch.acc(GROUP * LANES);
-        Arrays.fill(acc, 0, GROUP * LANES, 0f);
-        for (int k0 = 0; k0 < cols; k0 += KC) {
-            int kc = Math.min(KC, cols - k0);
-            int piece = (int) Panels.panelBytes(dtype, kc);
-            copyChunk(w, group, k0, kc, raw);
-            for (int k = 0; k < kc; k += 32) {
-                int block = k / 32 * blockBytes;
-                // The scales are decoded in a call of their own: inlined, they push the loop past the JIT's budget.
-                blockScales(raw, block, piece, scratch.scales);
-                if (dtype == DType.Q8_0) {
-                    streamQ8Block(raw, block, piece, x, k0 + k, acc, scratch.scales);
-                } else {
-                    streamQ4Block(raw, block, piece, x, k0 + k, acc, scratch.scales);
-                }
-            }
-        }
-        storeOne(acc, out, w.rows(), g * GROUP * LANES);
-    }
-
-    private static void streamQ8Block(byte[] raw, int block, int piece, float[] x, int xo, float[] acc, float[] sc) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        int q = block + Panels.SCALE_BYTES;
-        for (int i = 0; i < 32; i++) {
-            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
-            int at = q + i * LANES;
-            a0 = q8(raw, at).fma(v, a0);
-            a1 = q8(raw, at + piece).fma(v, a1);
-            a2 = q8(raw, at + 2 * piece).fma(v, a2);
-            a3 = q8(raw, at + 3 * piece).fma(v, a3);
-        }
-        FloatVector.fromArray(F, sc, 0)
-                .fma(a0, FloatVector.fromArray(F, acc, 0))
-                .intoArray(acc, 0);
-        FloatVector.fromArray(F, sc, LANES)
-                .fma(a1, FloatVector.fromArray(F, acc, LANES))
-                .intoArray(acc, LANES);
-        FloatVector.fromArray(F, sc, 2 * LANES)
-                .fma(a2, FloatVector.fromArray(F, acc, 2 * LANES))
-                .intoArray(acc, 2 * LANES);
-        FloatVector.fromArray(F, sc, 3 * LANES)
-                .fma(a3, FloatVector.fromArray(F, acc, 3 * LANES))
-                .intoArray(acc, 3 * LANES);
-    }
-
-    private static void streamQ4Block(byte[] raw, int block, int piece, float[] x, int xo, float[] acc, float[] sc) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        int q = block + Panels.SCALE_BYTES;
-        // Columns 0..15 of the block are the low nibbles, 16..31 the high ones: two passes keep the chain in order.
-        // Written out rather than in helpers: the JIT declines to inline helpers it has already compiled large.
-        for (int i = 0; i < 16; i++) {
-            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
-            int at = q + i * LANES;
-            IntVector p0 = (IntVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2I, I, 0);
-            IntVector p1 = (IntVector) ByteVector.fromArray(B, raw, at + piece).convertShape(VectorOperators.B2I, I, 0);
-            IntVector p2 =
-                    (IntVector) ByteVector.fromArray(B, raw, at + 2 * piece).convertShape(VectorOperators.B2I, I, 0);
-            IntVector p3 =
-                    (IntVector) ByteVector.fromArray(B, raw, at + 3 * piece).convertShape(VectorOperators.B2I, I, 0);
-            a0 = ((FloatVector) p0.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a0);
-            a1 = ((FloatVector) p1.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a1);
-            a2 = ((FloatVector) p2.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a2);
-            a3 = ((FloatVector) p3.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).fma(v, a3);
-        }
-        for (int i = 0; i < 16; i++) {
-            FloatVector v = FloatVector.broadcast(F, x[xo + 16 + i]);
-            int at = q + i * LANES;
-            IntVector p0 = (IntVector) ByteVector.fromArray(B, raw, at).convertShape(VectorOperators.B2I, I, 0);
-            IntVector p1 = (IntVector) ByteVector.fromArray(B, raw, at + piece).convertShape(VectorOperators.B2I, I, 0);
-            IntVector p2 =
-                    (IntVector) ByteVector.fromArray(B, raw, at + 2 * piece).convertShape(VectorOperators.B2I, I, 0);
-            IntVector p3 =
-                    (IntVector) ByteVector.fromArray(B, raw, at + 3 * piece).convertShape(VectorOperators.B2I, I, 0);
-            a0 = ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4)
-                            .and(0x0f)
-                            .sub(8)
-                            .convert(VectorOperators.I2F, 0))
-                    .fma(v, a0);
-            a1 = ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4)
-                            .and(0x0f)
-                            .sub(8)
-                            .convert(VectorOperators.I2F, 0))
-                    .fma(v, a1);
-            a2 = ((FloatVector) p2.lanewise(VectorOperators.ASHR, 4)
-                            .and(0x0f)
-                            .sub(8)
-                            .convert(VectorOperators.I2F, 0))
-                    .fma(v, a2);
-            a3 = ((FloatVector) p3.lanewise(VectorOperators.ASHR, 4)
-                            .and(0x0f)
-                            .sub(8)
-                            .convert(VectorOperators.I2F, 0))
-                    .fma(v, a3);
-        }
-        FloatVector.fromArray(F, sc, 0)
-                .fma(a0, FloatVector.fromArray(F, acc, 0))
-                .intoArray(acc, 0);
-        FloatVector.fromArray(F, sc, LANES)
-                .fma(a1, FloatVector.fromArray(F, acc, LANES))
-                .intoArray(acc, LANES);
-        FloatVector.fromArray(F, sc, 2 * LANES)
-                .fma(a2, FloatVector.fromArray(F, acc, 2 * LANES))
-                .intoArray(acc, 2 * LANES);
-        FloatVector.fromArray(F, sc, 3 * LANES)
-                .fma(a3, FloatVector.fromArray(F, acc, 3 * LANES))
-                .intoArray(acc, 3 * LANES);
-    }
-
-    /** The scales of one block of the four pieces in {@code raw}, into {@code sc[panel][16]}. */
-    private static void blockScales(byte[] raw, int block, int piece, float[] sc) {
-        for (int p = 0; p < GROUP; p++) {
-            scales(raw, block + p * piece).intoArray(sc, p * LANES);
-        }
     }
 
     // ---------------------------------------------------------------- tiles
