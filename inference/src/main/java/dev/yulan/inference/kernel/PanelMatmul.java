@@ -5,7 +5,6 @@ import dev.yulan.inference.tensor.Elements;
 import dev.yulan.inference.tensor.Matrix;
 import dev.yulan.inference.tensor.Panels;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
@@ -17,17 +16,23 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The batched matmul over {@link Panels}. For each group of 4 panels (64 output rows) and each chunk of {@link
- * Panels#CHUNK} columns, the chunk is copied to the heap in one bulk copy and decoded once into a float buffer that
- * stays in L1 (quantized weights as their integers, the scales aside); then every sequence of the batch is applied to
- * it with its activation broadcast, in register tiles of 4 panels x up to 6 sequences, one fused multiply-add per
- * weight and sequence. The FMA chains are exactly those {@link Kernels#matmul} specifies, so the result is
- * bit-identical to the scalar reference at any batch size and thread count.
+ * The batched matmul over {@link Panels}. Each worker owns a range of groups (64 output rows) and reads their weights
+ * once per call, front to back, whatever the batch:
  *
- * <p>Why a bulk copy: a copy issues all of a chunk's cache-line loads at once, where loads spread among FMAs are
- * limited by how far the out-of-order window reaches; measured at batch 1, copying and then computing streams faster
- * than either decoding straight from the segment (whose bounds checks the JIT keeps, one per load) or from a heap
- * array.
+ * <ul>
+ *   <li>small batches (BF16 up to {@value #SMALL_BF16} sequences, Q8_0 up to {@value #SMALL_Q8}, Q4_0 at 1) widen
+ *       each weight vector in registers straight from the weights' memory and apply it to up to four sequences'
+ *       broadcast activations: memory-bound, and these loops stream at the machine's bandwidth;
+ *   <li>larger batches decode each {@value #KC}-column chunk of a group once into a float buffer that stays in L1, then
+ *       apply it to every sequence in register tiles of 4 panels x up to 6 sequences: compute-bound.
+ * </ul>
+ *
+ * <p>Every output is exactly the FMA chain {@link Kernels#matmul} specifies (per 32-column block for quantized
+ * weights), so the result is bit-identical to the scalar reference at any batch size and thread count.
+ *
+ * <p>The streaming loops are flat loops over a panel's columns with the four panels' offsets as invariants: in that
+ * shape the JIT drops the bounds check of every segment load, and only then do loads spread among the FMAs keep memory
+ * busy (with a check per load, or with a bulk copy per chunk, batch-1 Q8_0 streamed at about 0.55 of the bandwidth).
  */
 final class PanelMatmul {
 
@@ -42,13 +47,16 @@ final class PanelMatmul {
     private static final int PANEL_FLOATS = KC * LANES;
     // Accumulator slots past the batch, for the padding sequences of a 4-sequence tile.
     private static final int PAD = 2;
+    /** Largest Q8_0 batch applied straight from memory, four sequences per pass over a group (measured crossover). */
+    static final int SMALL_Q8 = 16;
+
+    /** Largest BF16 batch applied straight from memory. */
+    static final int SMALL_BF16 = 8;
 
     private PanelMatmul() {}
 
     /** Per-thread buffers: the raw chunk, the decoded chunk and its scales, and the accumulators. */
     static final class Scratch {
-        final byte[] raw = new byte[(int) (GROUP * Panels.panelBytes(DType.Q8_0, KC))]; // the largest byte chunk
-        final short[] shorts = new short[GROUP * PANEL_FLOATS];
         final float[] weights = new float[GROUP * PANEL_FLOATS];
         final float[] scales = new float[KC / 32 * GROUP * LANES];
         private float[] acc = new float[GROUP * (1 + PAD) * LANES];
@@ -85,8 +93,28 @@ final class PanelMatmul {
             }
             return;
         }
-        if (batch <= 4 && w.dtype() == DType.BF16) {
+        if (batch <= SMALL_BF16 && w.dtype() == DType.BF16) {
             streamBf16(w, x, out, batch, g0, g1, scratch);
+            return;
+        }
+        if (batch <= SMALL_Q8 && w.dtype() == DType.Q8_0) {
+            int ps = (batch + 3) * LANES; // every sequence, plus padding to whole quads
+            float[] acc = scratch.acc(GROUP * ps);
+            int cols = w.cols();
+            int last = (batch - 1) * cols;
+            for (int g = g0; g < g1; g++) {
+                Arrays.fill(acc, 0, GROUP * ps, 0f);
+                long group = g * Panels.groupBytes(DType.Q8_0, cols);
+                for (int b = 0; b < batch; b += 4) {
+                    // Sequences past the batch repeat the last one into slots that are not stored.
+                    int x0 = b * cols;
+                    int x1 = Math.min(x0 + cols, last);
+                    int x2 = Math.min(x0 + 2 * cols, last);
+                    int x3 = Math.min(x0 + 3 * cols, last);
+                    streamQ8x4(w.data(), group, cols, x, x0, x1, x2, x3, acc, b * LANES, ps, scratch.scales);
+                }
+                store(acc, ps, out, w.rows(), g * GROUP * LANES, batch);
+            }
             return;
         }
         int cols = w.cols();
@@ -177,7 +205,7 @@ final class PanelMatmul {
      */
     private static void streamBf16(Matrix w, float[] x, float[] out, int batch, int g0, int g1, Scratch scratch) {
         int cols = w.cols();
-        int ps = (4 + PAD) * LANES;
+        int ps = (batch + 3) * LANES; // every sequence, plus padding to whole quads
         float[] acc = scratch.acc(GROUP * ps);
         int last = (batch - 1) * cols;
         for (int g = g0; g < g1; g++) {
@@ -185,9 +213,14 @@ final class PanelMatmul {
             if (batch == 1) {
                 streamBf16x1(w.data(), group, cols, x, acc, ps);
             } else {
-                // Sequences past the batch repeat the last one into slots that are not stored.
-                streamBf16x4(
-                        w.data(), group, cols, x, cols, Math.min(2 * cols, last), Math.min(3 * cols, last), acc, ps);
+                for (int b = 0; b < batch; b += 4) {
+                    // Sequences past the batch repeat the last one into slots that are not stored.
+                    int x0 = b * cols;
+                    int x1 = Math.min(x0 + cols, last);
+                    int x2 = Math.min(x0 + 2 * cols, last);
+                    int x3 = Math.min(x0 + 3 * cols, last);
+                    streamBf16x4(w.data(), group, cols, x, x0, x1, x2, x3, acc, b * LANES, ps);
+                }
             }
             store(acc, ps, out, w.rows(), g * GROUP * LANES, batch);
         }
@@ -218,7 +251,17 @@ final class PanelMatmul {
     }
 
     private static void streamBf16x4(
-            MemorySegment seg, long group, int cols, float[] x, int x1, int x2, int x3, float[] acc, int ps) {
+            MemorySegment seg,
+            long group,
+            int cols,
+            float[] x,
+            int x0,
+            int x1,
+            int x2,
+            int x3,
+            float[] acc,
+            int ao,
+            int ps) {
         FloatVector a00 = FloatVector.zero(F);
         FloatVector a01 = FloatVector.zero(F);
         FloatVector a02 = FloatVector.zero(F);
@@ -242,7 +285,7 @@ final class PanelMatmul {
             FloatVector w1 = bf16(seg, at + panel);
             FloatVector w2 = bf16(seg, at + 2 * panel);
             FloatVector w3 = bf16(seg, at + 3 * panel);
-            FloatVector v0 = FloatVector.broadcast(F, x[k]);
+            FloatVector v0 = FloatVector.broadcast(F, x[x0 + k]);
             a00 = w0.fma(v0, a00);
             a10 = w1.fma(v0, a10);
             a20 = w2.fma(v0, a20);
@@ -263,22 +306,22 @@ final class PanelMatmul {
             a23 = w2.fma(v3, a23);
             a33 = w3.fma(v3, a33);
         }
-        a00.intoArray(acc, 0);
-        a01.intoArray(acc, LANES);
-        a02.intoArray(acc, 2 * LANES);
-        a03.intoArray(acc, 3 * LANES);
-        a10.intoArray(acc, ps);
-        a11.intoArray(acc, ps + LANES);
-        a12.intoArray(acc, ps + 2 * LANES);
-        a13.intoArray(acc, ps + 3 * LANES);
-        a20.intoArray(acc, 2 * ps);
-        a21.intoArray(acc, 2 * ps + LANES);
-        a22.intoArray(acc, 2 * ps + 2 * LANES);
-        a23.intoArray(acc, 2 * ps + 3 * LANES);
-        a30.intoArray(acc, 3 * ps);
-        a31.intoArray(acc, 3 * ps + LANES);
-        a32.intoArray(acc, 3 * ps + 2 * LANES);
-        a33.intoArray(acc, 3 * ps + 3 * LANES);
+        a00.intoArray(acc, ao);
+        a01.intoArray(acc, ao + LANES);
+        a02.intoArray(acc, ao + 2 * LANES);
+        a03.intoArray(acc, ao + 3 * LANES);
+        a10.intoArray(acc, ao + ps);
+        a11.intoArray(acc, ao + ps + LANES);
+        a12.intoArray(acc, ao + ps + 2 * LANES);
+        a13.intoArray(acc, ao + ps + 3 * LANES);
+        a20.intoArray(acc, ao + 2 * ps);
+        a21.intoArray(acc, ao + 2 * ps + LANES);
+        a22.intoArray(acc, ao + 2 * ps + 2 * LANES);
+        a23.intoArray(acc, ao + 2 * ps + 3 * LANES);
+        a30.intoArray(acc, ao + 3 * ps);
+        a31.intoArray(acc, ao + 3 * ps + LANES);
+        a32.intoArray(acc, ao + 3 * ps + 2 * LANES);
+        a33.intoArray(acc, ao + 3 * ps + 3 * LANES);
     }
 
     /** One group of Q8_0 weights for one sequence, widened in registers straight from the weights' memory. */
@@ -316,6 +359,96 @@ final class PanelMatmul {
         a1.intoArray(acc, ps);
         a2.intoArray(acc, 2 * ps);
         a3.intoArray(acc, 3 * ps);
+    }
+
+    /**
+     * One group of Q8_0 weights for four sequences (activations at {@code x[x0 + k]} ...), widened in registers
+     * straight from the weights' memory; each block's chains join the sums in {@code acc} by one FMA with its scales.
+     */
+    private static void streamQ8x4(
+            MemorySegment seg,
+            long group,
+            int cols,
+            float[] x,
+            int x0,
+            int x1,
+            int x2,
+            int x3,
+            float[] acc,
+            int ao,
+            int ps,
+            float[] sc) {
+        long panel = Panels.panelBytes(DType.Q8_0, cols);
+        int blockBytes = Panels.blockBytes(DType.Q8_0);
+        for (int b = 0; b < cols / 32; b++) {
+            long block = group + (long) b * blockBytes;
+            segmentScales(seg, block, panel, sc);
+            FloatVector a00 = FloatVector.zero(F);
+            FloatVector a01 = FloatVector.zero(F);
+            FloatVector a02 = FloatVector.zero(F);
+            FloatVector a03 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F);
+            FloatVector a11 = FloatVector.zero(F);
+            FloatVector a12 = FloatVector.zero(F);
+            FloatVector a13 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F);
+            FloatVector a21 = FloatVector.zero(F);
+            FloatVector a22 = FloatVector.zero(F);
+            FloatVector a23 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F);
+            FloatVector a31 = FloatVector.zero(F);
+            FloatVector a32 = FloatVector.zero(F);
+            FloatVector a33 = FloatVector.zero(F);
+            long q = block + Panels.SCALE_BYTES;
+            int k0 = b * 32;
+            for (int i = 0; i < 32; i++) {
+                long at = q + i * (long) LANES;
+                FloatVector w0 = q8(seg, at);
+                FloatVector w1 = q8(seg, at + panel);
+                FloatVector w2 = q8(seg, at + 2 * panel);
+                FloatVector w3 = q8(seg, at + 3 * panel);
+                FloatVector v0 = FloatVector.broadcast(F, x[x0 + k0 + i]);
+                a00 = w0.fma(v0, a00);
+                a10 = w1.fma(v0, a10);
+                a20 = w2.fma(v0, a20);
+                a30 = w3.fma(v0, a30);
+                FloatVector v1 = FloatVector.broadcast(F, x[x1 + k0 + i]);
+                a01 = w0.fma(v1, a01);
+                a11 = w1.fma(v1, a11);
+                a21 = w2.fma(v1, a21);
+                a31 = w3.fma(v1, a31);
+                FloatVector v2 = FloatVector.broadcast(F, x[x2 + k0 + i]);
+                a02 = w0.fma(v2, a02);
+                a12 = w1.fma(v2, a12);
+                a22 = w2.fma(v2, a22);
+                a32 = w3.fma(v2, a32);
+                FloatVector v3 = FloatVector.broadcast(F, x[x3 + k0 + i]);
+                a03 = w0.fma(v3, a03);
+                a13 = w1.fma(v3, a13);
+                a23 = w2.fma(v3, a23);
+                a33 = w3.fma(v3, a33);
+            }
+            FloatVector s0 = FloatVector.fromArray(F, sc, 0 * LANES);
+            FloatVector s1 = FloatVector.fromArray(F, sc, 1 * LANES);
+            FloatVector s2 = FloatVector.fromArray(F, sc, 2 * LANES);
+            FloatVector s3 = FloatVector.fromArray(F, sc, 3 * LANES);
+            s0.fma(a00, FloatVector.fromArray(F, acc, ao + 0 * ps + 0 * LANES)).intoArray(acc, ao + 0 * ps + 0 * LANES);
+            s0.fma(a01, FloatVector.fromArray(F, acc, ao + 0 * ps + 1 * LANES)).intoArray(acc, ao + 0 * ps + 1 * LANES);
+            s0.fma(a02, FloatVector.fromArray(F, acc, ao + 0 * ps + 2 * LANES)).intoArray(acc, ao + 0 * ps + 2 * LANES);
+            s0.fma(a03, FloatVector.fromArray(F, acc, ao + 0 * ps + 3 * LANES)).intoArray(acc, ao + 0 * ps + 3 * LANES);
+            s1.fma(a10, FloatVector.fromArray(F, acc, ao + 1 * ps + 0 * LANES)).intoArray(acc, ao + 1 * ps + 0 * LANES);
+            s1.fma(a11, FloatVector.fromArray(F, acc, ao + 1 * ps + 1 * LANES)).intoArray(acc, ao + 1 * ps + 1 * LANES);
+            s1.fma(a12, FloatVector.fromArray(F, acc, ao + 1 * ps + 2 * LANES)).intoArray(acc, ao + 1 * ps + 2 * LANES);
+            s1.fma(a13, FloatVector.fromArray(F, acc, ao + 1 * ps + 3 * LANES)).intoArray(acc, ao + 1 * ps + 3 * LANES);
+            s2.fma(a20, FloatVector.fromArray(F, acc, ao + 2 * ps + 0 * LANES)).intoArray(acc, ao + 2 * ps + 0 * LANES);
+            s2.fma(a21, FloatVector.fromArray(F, acc, ao + 2 * ps + 1 * LANES)).intoArray(acc, ao + 2 * ps + 1 * LANES);
+            s2.fma(a22, FloatVector.fromArray(F, acc, ao + 2 * ps + 2 * LANES)).intoArray(acc, ao + 2 * ps + 2 * LANES);
+            s2.fma(a23, FloatVector.fromArray(F, acc, ao + 2 * ps + 3 * LANES)).intoArray(acc, ao + 2 * ps + 3 * LANES);
+            s3.fma(a30, FloatVector.fromArray(F, acc, ao + 3 * ps + 0 * LANES)).intoArray(acc, ao + 3 * ps + 0 * LANES);
+            s3.fma(a31, FloatVector.fromArray(F, acc, ao + 3 * ps + 1 * LANES)).intoArray(acc, ao + 3 * ps + 1 * LANES);
+            s3.fma(a32, FloatVector.fromArray(F, acc, ao + 3 * ps + 2 * LANES)).intoArray(acc, ao + 3 * ps + 2 * LANES);
+            s3.fma(a33, FloatVector.fromArray(F, acc, ao + 3 * ps + 3 * LANES)).intoArray(acc, ao + 3 * ps + 3 * LANES);
+        }
     }
 
     /** One group of Q4_0 weights for one sequence, widened in registers straight from the weights' memory. */
@@ -416,10 +549,14 @@ final class PanelMatmul {
 
     /** The scales of one block of the four panels, from the weights' memory into {@code sc[panel][16]}. */
     private static void segmentScales(MemorySegment seg, long block, long panel, float[] sc) {
+        segmentScales(seg, block, panel, sc, 0);
+    }
+
+    private static void segmentScales(MemorySegment seg, long block, long panel, float[] sc, int off) {
         for (int p = 0; p < GROUP; p++) {
             f16((IntVector) ShortVector.fromMemorySegment(S, seg, block + p * panel, ByteOrder.LITTLE_ENDIAN)
                             .convertShape(VectorOperators.S2I, I, 0))
-                    .intoArray(sc, p * LANES);
+                    .intoArray(sc, off + p * LANES);
         }
     }
 
@@ -836,104 +973,82 @@ final class PanelMatmul {
      * weights as their integers, with their scales into {@code scales[block][panel][16]}.
      */
     private static void decode(Matrix w, long group, int k0, int kc, Scratch scratch) {
+        MemorySegment seg = w.data();
         DType dtype = w.dtype();
+        long panel = Panels.panelBytes(dtype, w.cols());
         float[] wb = scratch.weights;
         switch (dtype) {
             case F32 -> {
-                long panel = Panels.panelBytes(dtype, w.cols());
                 for (int p = 0; p < GROUP; p++) {
                     MemorySegment.copy(
-                            w.data(),
-                            Elements.FLOAT_LE,
-                            group + p * panel + k0 * 64L,
-                            wb,
-                            p * PANEL_FLOATS,
-                            kc * LANES);
+                            seg, Elements.FLOAT_LE, group + p * panel + k0 * 64L, wb, p * PANEL_FLOATS, kc * LANES);
                 }
             }
-            case BF16, F16 -> {
-                short[] raw = scratch.shorts;
-                long panel = Panels.panelBytes(dtype, w.cols());
-                for (int p = 0; p < GROUP; p++) {
-                    MemorySegment.copy(
-                            w.data(), Elements.SHORT_LE, group + p * panel + k0 * 32L, raw, p * kc * LANES, kc * LANES);
-                }
+            case F16 -> {
                 for (int p = 0; p < GROUP; p++) {
                     for (int k = 0; k < kc; k++) {
-                        IntVector bits = (IntVector) ShortVector.fromArray(S, raw, (p * kc + k) * LANES)
-                                .convertShape(VectorOperators.S2I, I, 0);
-                        FloatVector v = dtype == DType.BF16 ? bf16(bits) : f16(bits);
-                        v.intoArray(wb, p * PANEL_FLOATS + k * LANES);
+                        f16((IntVector) ShortVector.fromMemorySegment(
+                                                S, seg, group + p * panel + (k0 + k) * 32L, ByteOrder.LITTLE_ENDIAN)
+                                        .convertShape(VectorOperators.S2I, I, 0))
+                                .intoArray(wb, p * PANEL_FLOATS + k * LANES);
                     }
                 }
             }
+            case BF16 -> decodeBf16(seg, group, panel, k0, kc, wb);
             case Q8_0, Q4_0 -> {
-                byte[] raw = scratch.raw;
-                copyChunk(w, group, k0, kc, raw);
-                int piece = (int) Panels.panelBytes(dtype, kc);
-                int blockBytes = Panels.blockBytes(dtype);
-                for (int p = 0; p < GROUP; p++) {
-                    for (int k = 0; k < kc; k += 32) {
-                        int block = p * piece + k / 32 * blockBytes;
-                        scales(raw, block).intoArray(scratch.scales, (k / 32 * GROUP + p) * LANES);
-                        if (dtype == DType.Q8_0) {
-                            decodeQ8(raw, block, wb, p * PANEL_FLOATS + k * LANES);
-                        } else {
-                            decodeQ4(raw, block, wb, p * PANEL_FLOATS + k * LANES);
-                        }
+                for (int k = 0; k < kc; k += 32) {
+                    long block = group + (long) ((k0 + k) / 32) * Panels.blockBytes(dtype);
+                    segmentScales(seg, block, panel, scratch.scales, k / 32 * GROUP * LANES);
+                    if (dtype == DType.Q8_0) {
+                        decodeQ8(seg, block + Panels.SCALE_BYTES, panel, wb, k * LANES);
+                    } else {
+                        decodeQ4(seg, block + Panels.SCALE_BYTES, panel, wb, k * LANES);
                     }
                 }
             }
         }
     }
 
-    /** Copies columns {@code [k0, k0+kc)} of the group's four quantized panels to {@code raw[panel][kc/32 blocks]}. */
-    private static void copyChunk(Matrix w, long group, int k0, int kc, byte[] raw) {
-        DType dtype = w.dtype();
-        long panel = Panels.panelBytes(dtype, w.cols());
-        int piece = (int) Panels.panelBytes(dtype, kc);
-        long from = group + (long) (k0 / 32) * Panels.blockBytes(dtype);
-        for (int p = 0; p < GROUP; p++) {
-            MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, from + p * panel, raw, p * piece, piece);
+    /** Columns {@code [k0, k0+kc)} of the group's four BF16 panels, widened straight from the weights' memory. */
+    private static void decodeBf16(MemorySegment seg, long group, long panel, int k0, int kc, float[] wb) {
+        for (int k = 0; k < kc; k++) {
+            long at = group + (k0 + k) * 2L * LANES;
+            bf16(seg, at).intoArray(wb, k * LANES);
+            bf16(seg, at + panel).intoArray(wb, PANEL_FLOATS + k * LANES);
+            bf16(seg, at + 2 * panel).intoArray(wb, 2 * PANEL_FLOATS + k * LANES);
+            bf16(seg, at + 3 * panel).intoArray(wb, 3 * PANEL_FLOATS + k * LANES);
         }
     }
 
-    /** The 32 columns of one Q8_0 panel block as floats (not scaled). */
-    private static void decodeQ8(byte[] raw, int block, float[] wb, int d) {
-        int q = block + Panels.SCALE_BYTES;
-        for (int i = 0; i < 32; i += 2) {
-            q8(raw, q + i * LANES).intoArray(wb, d + i * LANES);
-            q8(raw, q + (i + 1) * LANES).intoArray(wb, d + (i + 1) * LANES);
+    /** The 32 integers of one block of the group's four Q8_0 panels, widened straight from the weights' memory. */
+    private static void decodeQ8(MemorySegment seg, long q, long panel, float[] wb, int d) {
+        for (int i = 0; i < 32; i++) {
+            long at = q + i * (long) LANES;
+            q8(seg, at).intoArray(wb, d + i * LANES);
+            q8(seg, at + panel).intoArray(wb, PANEL_FLOATS + d + i * LANES);
+            q8(seg, at + 2 * panel).intoArray(wb, 2 * PANEL_FLOATS + d + i * LANES);
+            q8(seg, at + 3 * panel).intoArray(wb, 3 * PANEL_FLOATS + d + i * LANES);
         }
     }
 
-    private static FloatVector q8(byte[] raw, int off) {
-        return (FloatVector) ByteVector.fromArray(B, raw, off).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** The 32 columns of one Q4_0 panel block as floats ({@code nibble - 8}, not scaled). */
-    private static void decodeQ4(byte[] raw, int block, float[] wb, int d) {
-        int q = block + Panels.SCALE_BYTES;
+    /** The 32 integers of one block of the group's four Q4_0 panels ({@code nibble - 8}), widened in place. */
+    private static void decodeQ4(MemorySegment seg, long q, long panel, float[] wb, int d) {
         for (int i = 0; i < 16; i++) {
-            IntVector packed =
-                    (IntVector) ByteVector.fromArray(B, raw, q + i * LANES).convertShape(VectorOperators.B2I, I, 0);
-            // Sign extension of the byte does not reach its low 8 bits, so the masks give both nibbles.
-            IntVector lo = packed.and(0x0f).sub(8);
-            IntVector hi = packed.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8);
-            ((FloatVector) lo.convert(VectorOperators.I2F, 0)).intoArray(wb, d + i * LANES);
-            ((FloatVector) hi.convert(VectorOperators.I2F, 0)).intoArray(wb, d + (i + 16) * LANES);
+            long at = q + i * (long) LANES;
+            for (int p = 0; p < GROUP; p++) {
+                IntVector packed =
+                        (IntVector) ByteVector.fromMemorySegment(B, seg, at + p * panel, ByteOrder.LITTLE_ENDIAN)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                // Sign extension of the byte does not reach its low 8 bits, so the masks give both nibbles.
+                ((FloatVector) packed.and(0x0f).sub(8).convert(VectorOperators.I2F, 0))
+                        .intoArray(wb, p * PANEL_FLOATS + d + i * LANES);
+                ((FloatVector) packed.lanewise(VectorOperators.ASHR, 4)
+                                .and(0x0f)
+                                .sub(8)
+                                .convert(VectorOperators.I2F, 0))
+                        .intoArray(wb, p * PANEL_FLOATS + d + (i + 16) * LANES);
+            }
         }
-    }
-
-    /**
-     * The 16 F16 scales at the start of a quantized panel block, as floats; exactly, infinities and NaNs included (a
-     * block with a weight beyond F16's range stores an infinite scale, and the result must then be what the scalar
-     * reference gives).
-     */
-    private static FloatVector scales(byte[] raw, int off) {
-        return f16((IntVector) ByteVector.fromArray(ByteVector.SPECIES_256, raw, off)
-                .reinterpretAsShorts()
-                .convertShape(VectorOperators.S2I, I, 0));
     }
 
     /** BF16 bits (in the low 16 bits of each lane) widened to floats: a BF16 is the top half of a float. */
