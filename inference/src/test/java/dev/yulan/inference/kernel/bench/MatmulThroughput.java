@@ -121,11 +121,9 @@ public final class MatmulThroughput {
         Matrix packed = Panels.pack(new Matrix(dtype, rows, cols, first), arena);
         Matrix[] ws = new Matrix[count];
         for (int i = 0; i < count; i++) {
-            MemorySegment data = Boolean.getBoolean("heap")
-                    ? MemorySegment.ofArray(new byte[(int) packed.byteSize()]).copyFrom(packed.data())
-                    : i == 0
-                            ? packed.data()
-                            : arena.allocate(packed.byteSize(), 64).copyFrom(packed.data());
+            MemorySegment data = i == 0
+                    ? packed.data()
+                    : arena.allocate(packed.byteSize(), 64).copyFrom(packed.data());
             ws[i] = new Matrix(dtype, rows, cols, data, Matrix.Layout.PANELS);
         }
         return ws;
