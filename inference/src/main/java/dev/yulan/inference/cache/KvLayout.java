@@ -1,11 +1,13 @@
 package dev.yulan.inference.cache;
 
 import dev.yulan.inference.tensor.DType;
+import dev.yulan.inference.tensor.Elements;
 
 /**
- * Where each key and value vector lives inside a KV block. A block holds {@code blockTokens} consecutive positions of
- * one sequence for every layer: {@code [layer][K|V][kvHead][slot][headDim]}, so attention over one KV head reads the
- * block's positions contiguously.
+ * Where each key and value lives inside a KV block. A block holds {@code blockTokens} consecutive positions of one
+ * sequence for every layer: {@code [layer][K|V][kvHead][...]}, values as {@code [slot][headDim]} and keys transposed,
+ * {@code [headDim][slot]}: one vector load is then one dimension of all the block's keys, and the attention scores of
+ * a block come out of FMAs with no lane sums (as vLLM lays out its key cache).
  */
 public record KvLayout(int layers, int kvHeads, int headDim, int blockTokens, DType dtype) {
 
@@ -36,8 +38,22 @@ public record KvLayout(int layers, int kvHeads, int headDim, int blockTokens, DT
         return blockBytes() / blockTokens;
     }
 
-    /** Byte offset, inside the block, of the vector for ({@code layer}, {@code kind}, {@code kvHead}, {@code slot}). */
+    /** Bytes of one element. */
+    public int elementBytes() {
+        return Elements.bytes(dtype);
+    }
+
+    /**
+     * Byte offset, inside the block, of element 0 of the key or value of ({@code layer}, {@code kind}, {@code kvHead},
+     * {@code slot}). A value's elements follow it; a key's are {@link #keyStride()} apart.
+     */
     public long offset(int layer, int kind, int kvHead, int slot) {
-        return (((long) (layer * 2 + kind) * kvHeads + kvHead) * blockTokens + slot) * vectorBytes();
+        long region = ((long) (layer * 2 + kind) * kvHeads + kvHead) * blockTokens * vectorBytes();
+        return region + (kind == KEY ? (long) slot * elementBytes() : slot * vectorBytes());
+    }
+
+    /** Bytes between consecutive elements of one key. */
+    public long keyStride() {
+        return (long) blockTokens * elementBytes();
     }
 }

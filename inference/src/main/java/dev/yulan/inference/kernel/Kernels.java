@@ -59,14 +59,52 @@ public interface Kernels extends AutoCloseable {
      */
     void rope(float[] x, int off, int heads, int headDim, float[] cos, float[] sin, int trigOff);
 
-    /** Dot product of {@code q[qOff .. qOff+n)} with {@code n} elements of {@code dtype} stored at {@code kv[byteOff]}. */
-    float dot(float[] q, int qOff, MemorySegment kv, long byteOff, DType dtype, int n);
+    /**
+     * Attention scores of one KV block for a group of query heads: {@code out[outOff + g*outStride + s] = q_g . key_s}
+     * for {@code g < heads} and {@code s < slots}, each one FMA chain over the {@code headDim} dimensions in order. Query
+     * head {@code g} is {@code q[qOff + g*headDim ..]}; the block stores its keys transposed, element {@code d} of key
+     * {@code s} at {@code kv[keyAt + (d*blockTokens + s) * elementBytes]}, so one vector load is one dimension of 16 keys.
+     */
+    void keyScores(
+            float[] q,
+            int qOff,
+            int heads,
+            int headDim,
+            MemorySegment kv,
+            long keyAt,
+            DType dtype,
+            int slots,
+            int blockTokens,
+            float[] out,
+            int outOff,
+            int outStride);
 
-    /** {@code out[outOff + i] += a * kv[i]} for the {@code n} elements of {@code dtype} stored at {@code kv[byteOff]}. */
-    void axpy(float[] out, int outOff, float a, MemorySegment kv, long byteOff, DType dtype, int n);
+    /**
+     * Attention output of one KV block for a group of query heads: {@code out[outOff + g*headDim + d] += sum_s
+     * p[pOff + g*pStride + s] * value_s[d]} for {@code g < heads}, one FMA per slot in order. Value {@code s} is the
+     * {@code headDim} elements at {@code kv[valueAt + s * headDim * elementBytes]}.
+     */
+    void valueSum(
+            float[] out,
+            int outOff,
+            int heads,
+            int headDim,
+            float[] p,
+            int pOff,
+            int pStride,
+            MemorySegment kv,
+            long valueAt,
+            DType dtype,
+            int slots);
 
     /** Stores {@code src[off .. off+n)} as {@code dtype} (F32, F16 or BF16, rounding to nearest even) at {@code byteOff}. */
     void store(MemorySegment dst, long byteOff, DType dtype, float[] src, int off, int n);
+
+    /**
+     * Stores {@code src[off .. off+n)} as {@code dtype} (F32, F16 or BF16, rounding to nearest even), element {@code i}
+     * at {@code byteOff + i*strideBytes}.
+     */
+    void store(MemorySegment dst, long byteOff, long strideBytes, DType dtype, float[] src, int off, int n);
 
     /** Decodes row {@code row} of {@code w} (any dtype) into {@code out[outOff .. outOff+w.cols())}. */
     void row(Matrix w, int row, float[] out, int outOff);

@@ -102,18 +102,54 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public float dot(float[] q, int qOff, MemorySegment kv, long byteOff, DType dtype, int n) {
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            sum += q[qOff + i] * Elements.get(kv, byteOff, dtype, i);
+    public void keyScores(
+            float[] q,
+            int qOff,
+            int heads,
+            int headDim,
+            MemorySegment kv,
+            long keyAt,
+            DType dtype,
+            int slots,
+            int blockTokens,
+            float[] out,
+            int outOff,
+            int outStride) {
+        long stride = (long) blockTokens * Elements.bytes(dtype);
+        for (int g = 0; g < heads; g++) {
+            for (int s = 0; s < slots; s++) {
+                float sum = 0f;
+                for (int d = 0; d < headDim; d++) {
+                    float key = Elements.get(kv, keyAt + s * Elements.bytes(dtype) + d * stride, dtype, 0);
+                    sum = Math.fma(q[qOff + g * headDim + d], key, sum);
+                }
+                out[outOff + g * outStride + s] = sum;
+            }
         }
-        return sum;
     }
 
     @Override
-    public void axpy(float[] out, int outOff, float a, MemorySegment kv, long byteOff, DType dtype, int n) {
-        for (int i = 0; i < n; i++) {
-            out[outOff + i] += a * Elements.get(kv, byteOff, dtype, i);
+    public void valueSum(
+            float[] out,
+            int outOff,
+            int heads,
+            int headDim,
+            float[] p,
+            int pOff,
+            int pStride,
+            MemorySegment kv,
+            long valueAt,
+            DType dtype,
+            int slots) {
+        for (int g = 0; g < heads; g++) {
+            for (int d = 0; d < headDim; d++) {
+                float sum = out[outOff + g * headDim + d];
+                for (int s = 0; s < slots; s++) {
+                    float value = Elements.get(kv, valueAt + (long) s * headDim * Elements.bytes(dtype), dtype, d);
+                    sum = Math.fma(p[pOff + g * pStride + s], value, sum);
+                }
+                out[outOff + g * headDim + d] = sum;
+            }
         }
     }
 
@@ -121,6 +157,13 @@ public final class ScalarKernels implements Kernels {
     public void store(MemorySegment dst, long byteOff, DType dtype, float[] src, int off, int n) {
         for (int i = 0; i < n; i++) {
             Elements.set(dst, byteOff, dtype, i, src[off + i]);
+        }
+    }
+
+    @Override
+    public void store(MemorySegment dst, long byteOff, long strideBytes, DType dtype, float[] src, int off, int n) {
+        for (int i = 0; i < n; i++) {
+            Elements.set(dst, byteOff + i * strideBytes, dtype, 0, src[off + i]);
         }
     }
 

@@ -48,6 +48,7 @@ public final class VectorKernels implements Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private final WorkerPool pool;
+    private final ScalarKernels reference = new ScalarKernels(); // shapes the vector code does not cover
     private final PanelMatmul.Scratch[] scratches; // one per worker
     private final ThreadLocal<Workspace> rowWorkspace = ThreadLocal.withInitial(Workspace::new);
     private final ThreadLocal<PanelMatmul.Scratch> callerScratch = ThreadLocal.withInitial(PanelMatmul.Scratch::new);
@@ -419,33 +420,70 @@ public final class VectorKernels implements Kernels {
     // ---------------------------------------------------------------- KV storage
 
     @Override
-    public float dot(float[] q, int qOff, MemorySegment kv, long byteOff, DType dtype, int n) {
-        int width = elementBytes(dtype);
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            acc = FloatVector.fromArray(F, q, qOff + i).fma(load(kv, byteOff + (long) width * i, dtype), acc);
+    public void keyScores(
+            float[] q,
+            int qOff,
+            int heads,
+            int headDim,
+            MemorySegment kv,
+            long keyAt,
+            DType dtype,
+            int slots,
+            int blockTokens,
+            float[] out,
+            int outOff,
+            int outStride) {
+        if (blockTokens != L) {
+            reference.keyScores(q, qOff, heads, headDim, kv, keyAt, dtype, slots, blockTokens, out, outOff, outStride);
+            return;
         }
-        float total = sum(acc);
-        for (; i < n; i++) {
-            total += q[qOff + i] * Elements.get(kv, byteOff, dtype, i);
+        // One vector per dimension holds that element of all 16 keys of the block: 16 scores per FMA, no lane sums.
+        long stride = (long) blockTokens * elementBytes(dtype);
+        VectorMask<Float> valid = F.indexInRange(0, slots);
+        for (int g = 0; g < heads; g++) {
+            int qg = qOff + g * headDim;
+            FloatVector acc = FloatVector.zero(F);
+            for (int d = 0; d < headDim; d++) {
+                acc = FloatVector.broadcast(F, q[qg + d]).fma(load(kv, keyAt + d * stride, dtype), acc);
+            }
+            acc.intoArray(out, outOff + g * outStride, valid);
         }
-        return total;
     }
 
     @Override
-    public void axpy(float[] out, int outOff, float a, MemorySegment kv, long byteOff, DType dtype, int n) {
-        int width = elementBytes(dtype);
-        FloatVector va = FloatVector.broadcast(F, a);
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            load(kv, byteOff + (long) width * i, dtype)
-                    .fma(va, FloatVector.fromArray(F, out, outOff + i))
-                    .intoArray(out, outOff + i);
+    public void valueSum(
+            float[] out,
+            int outOff,
+            int heads,
+            int headDim,
+            float[] p,
+            int pOff,
+            int pStride,
+            MemorySegment kv,
+            long valueAt,
+            DType dtype,
+            int slots) {
+        if (headDim % L != 0) {
+            reference.valueSum(out, outOff, heads, headDim, p, pOff, pStride, kv, valueAt, dtype, slots);
+            return;
         }
-        for (; i < n; i++) {
-            out[outOff + i] += a * Elements.get(kv, byteOff, dtype, i);
+        long vectorBytes = (long) headDim * elementBytes(dtype);
+        for (int g = 0; g < heads; g++) {
+            for (int j = 0; j < headDim; j += L) {
+                int o = outOff + g * headDim + j;
+                FloatVector acc = FloatVector.fromArray(F, out, o);
+                for (int s = 0; s < slots; s++) {
+                    acc = FloatVector.broadcast(F, p[pOff + g * pStride + s])
+                            .fma(load(kv, valueAt + s * vectorBytes + (long) j * elementBytes(dtype), dtype), acc);
+                }
+                acc.intoArray(out, o);
+            }
         }
+    }
+
+    @Override
+    public void store(MemorySegment dst, long byteOff, long strideBytes, DType dtype, float[] src, int off, int n) {
+        reference.store(dst, byteOff, strideBytes, dtype, src, off, n);
     }
 
     @Override

@@ -163,7 +163,7 @@ public final class Transformer {
             for (int h = 0; h < kvHeads; h++) {
                 long keyAt = table.offset(layer, KvLayout.KEY, h, batch.position(r));
                 long valueAt = table.offset(layer, KvLayout.VALUE, h, batch.position(r));
-                kernels.store(cache, keyAt, layout.dtype(), k, r * kvDim + h * headDim, headDim);
+                kernels.store(cache, keyAt, layout.keyStride(), layout.dtype(), k, r * kvDim + h * headDim, headDim);
                 kernels.store(cache, valueAt, layout.dtype(), v, r * kvDim + h * headDim, headDim);
             }
         }
@@ -173,7 +173,7 @@ public final class Transformer {
         int workers = kernels.threads();
         kernels.parallelFor(workers, worker -> {
             for (int item = worker; item < work; item += workers) {
-                attend(batch, cache, layout.dtype(), layer, item / kvHeads, item % kvHeads, scores[worker]);
+                attend(batch, cache, layout, layer, item / kvHeads, item % kvHeads, scores[worker]);
             }
         });
 
@@ -183,31 +183,34 @@ public final class Transformer {
         kernels.add(x, 0, proj, 0, rows * dim);
     }
 
-    /** Attention of one row for the query heads of one KV head, reading each cached key and value once. */
+    /**
+     * Attention of one row for the query heads of one KV head, block by block of the cache: each block's keys and
+     * values are read once for the whole group of query heads.
+     */
     private void attend(
-            ForwardBatch batch, MemorySegment cache, DType kvType, int layer, int row, int kvHead, float[] score) {
+            ForwardBatch batch, MemorySegment cache, KvLayout layout, int layer, int row, int kvHead, float[] score) {
         BlockTable table = batch.table(row);
         int length = batch.position(row) + 1;
         int group = heads / kvHeads;
-        int firstHead = kvHead * group;
-        for (int t = 0; t < length; t++) {
-            long keyAt = table.offset(layer, KvLayout.KEY, kvHead, t);
-            for (int g = 0; g < group; g++) {
-                int qOff = row * qDim + (firstHead + g) * headDim;
-                score[g * length + t] = kernels.dot(q, qOff, cache, keyAt, kvType, headDim) * attentionScale;
-            }
+        int blockTokens = layout.blockTokens();
+        int qOff = row * qDim + kvHead * group * headDim; // the group's query heads, consecutive
+        for (int t0 = 0; t0 < length; t0 += blockTokens) {
+            long keyAt = table.offset(layer, KvLayout.KEY, kvHead, t0);
+            int slots = Math.min(blockTokens, length - t0);
+            kernels.keyScores(
+                    q, qOff, group, headDim, cache, keyAt, layout.dtype(), slots, blockTokens, score, t0, length);
         }
         for (int g = 0; g < group; g++) {
-            kernels.softmax(score, g * length, length);
-            java.util.Arrays.fill(
-                    attn, row * qDim + (firstHead + g) * headDim, row * qDim + (firstHead + g + 1) * headDim, 0f);
-        }
-        for (int t = 0; t < length; t++) {
-            long valueAt = table.offset(layer, KvLayout.VALUE, kvHead, t);
-            for (int g = 0; g < group; g++) {
-                int outOff = row * qDim + (firstHead + g) * headDim;
-                kernels.axpy(attn, outOff, score[g * length + t], cache, valueAt, kvType, headDim);
+            for (int t = 0; t < length; t++) {
+                score[g * length + t] *= attentionScale;
             }
+            kernels.softmax(score, g * length, length);
+        }
+        java.util.Arrays.fill(attn, qOff, qOff + group * headDim, 0f);
+        for (int t0 = 0; t0 < length; t0 += blockTokens) {
+            long valueAt = table.offset(layer, KvLayout.VALUE, kvHead, t0);
+            int slots = Math.min(blockTokens, length - t0);
+            kernels.valueSum(attn, qOff, group, headDim, score, t0, length, cache, valueAt, layout.dtype(), slots);
         }
     }
 

@@ -36,6 +36,15 @@ public final class Elements {
         return Float.floatToFloat16(value);
     }
 
+    /** Bytes of one element of a plain dtype. */
+    public static int bytes(DType dtype) {
+        return switch (dtype) {
+            case F32 -> 4;
+            case F16, BF16 -> 2;
+            default -> throw new IllegalArgumentException(dtype + " has no single-element size");
+        };
+    }
+
     /** Element {@code index} of a row of {@code dtype} that starts at {@code rowOff} bytes into {@code data}. */
     public static float get(MemorySegment data, long rowOff, DType dtype, int index) {
         return switch (dtype) {

@@ -52,10 +52,12 @@ class BlockPoolTest {
                     for (int head = 0; head < 2; head++) {
                         for (int pos = 0; pos < 16; pos++) {
                             long off = table.offset(layer, kind, head, pos);
-                            assertThat(off % LAYOUT.vectorBytes()).isZero();
-                            assertThat(seen.add(off)).isTrue();
-                            assertThat(off + LAYOUT.vectorBytes())
-                                    .isLessThanOrEqualTo(pool.memory().byteSize());
+                            long step = kind == KvLayout.KEY ? LAYOUT.keyStride() : LAYOUT.elementBytes();
+                            for (int d = 0; d < LAYOUT.headDim(); d++) { // every element of every vector is its own
+                                assertThat(seen.add(off + d * step)).isTrue();
+                                assertThat(off + d * step + LAYOUT.elementBytes())
+                                        .isLessThanOrEqualTo(pool.memory().byteSize());
+                            }
                         }
                     }
                 }

@@ -140,32 +140,67 @@ class VectorKernelsOpsTest {
     }
 
     @Test
-    void dotAxpyAndStoreMatchScalarForEveryKvType() {
+    void storeMatchesScalarForEveryKvTypeContiguousAndStrided() {
         SplittableRandom random = new SplittableRandom(8);
         try (Arena arena = Arena.ofShared()) {
             for (DType dtype : KV_TYPES) {
                 for (int n : SIZES) {
                     float[] values = RandomData.floats(random, n + 1);
                     long off = 6;
-                    MemorySegment expectedKv = arena.allocate(off + 4L * n);
-                    MemorySegment actualKv = arena.allocate(off + 4L * n);
+                    MemorySegment expectedKv = arena.allocate(off + 4L * n + 16L * 4 * n);
+                    MemorySegment actualKv = arena.allocate(off + 4L * n + 16L * 4 * n);
                     scalar.store(expectedKv, off, dtype, values, 1, n);
                     vector.store(actualKv, off, dtype, values, 1, n);
+                    scalar.store(expectedKv, off + 4L * n, 16L * Elements.bytes(dtype), dtype, values, 0, n);
+                    vector.store(actualKv, off + 4L * n, 16L * Elements.bytes(dtype), dtype, values, 0, n);
                     assertThat(actualKv.toArray(ValueLayout.JAVA_BYTE))
                             .as("%s store %d", dtype, n)
                             .containsExactly(expectedKv.toArray(ValueLayout.JAVA_BYTE));
+                }
+            }
+        }
+    }
 
-                    float[] q = RandomData.floats(random, n + 3);
-                    float expectedDot = scalar.dot(q, 3, expectedKv, off, dtype, n);
-                    assertThat(vector.dot(q, 3, expectedKv, off, dtype, n))
-                            .as("%s dot %d", dtype, n)
-                            .isCloseTo(expectedDot, within(1e-5f * n));
+    @Test
+    void blockAttentionIsBitIdenticalToTheScalarSpecification() {
+        // A KV block of 16 slots: keys transposed ([dim][slot]) then values ([slot][dim]), for every KV type, head
+        // size,
+        // group size and number of filled slots (a sequence's last block is partial; its other slots hold garbage).
+        SplittableRandom random = new SplittableRandom(13);
+        int blockTokens = 16;
+        try (Arena arena = Arena.ofShared()) {
+            for (DType dtype : KV_TYPES) {
+                for (int headDim : new int[] {8, 64, 96}) {
+                    for (int heads : new int[] {1, 2, 5}) {
+                        for (int slots : new int[] {1, 7, 16}) {
+                            int es = Elements.bytes(dtype);
+                            long keyAt = 10L * es;
+                            long valueAt = keyAt + (long) headDim * blockTokens * es;
+                            MemorySegment kv = arena.allocate(valueAt + (long) headDim * blockTokens * es);
+                            float[] all = RandomData.floats(random, 2 * headDim * blockTokens);
+                            scalar.store(kv, keyAt, dtype, all, 0, all.length);
+                            float[] q = RandomData.floats(random, 3 + heads * headDim);
+                            int stride = 20;
+                            float[] expected = new float[heads * stride];
+                            float[] actual = new float[heads * stride];
+                            scalar.keyScores(
+                                    q, 3, heads, headDim, kv, keyAt, dtype, slots, blockTokens, expected, 2, stride);
+                            vector.keyScores(
+                                    q, 3, heads, headDim, kv, keyAt, dtype, slots, blockTokens, actual, 2, stride);
+                            assertThat(actual)
+                                    .as("%s scores d=%d heads=%d slots=%d", dtype, headDim, heads, slots)
+                                    .containsExactly(expected);
 
-                    float[] expectedOut = RandomData.floats(random, n + 2);
-                    float[] actualOut = expectedOut.clone();
-                    scalar.axpy(expectedOut, 2, 0.37f, expectedKv, off, dtype, n);
-                    vector.axpy(actualOut, 2, 0.37f, expectedKv, off, dtype, n);
-                    assertClose(actualOut, expectedOut, 1e-6f, dtype + " axpy " + n);
+                            float[] p = RandomData.floats(random, 1 + heads * stride);
+                            float[] expectedOut = RandomData.floats(random, 4 + heads * headDim);
+                            float[] actualOut = expectedOut.clone();
+                            scalar.valueSum(expectedOut, 4, heads, headDim, p, 1, stride, kv, valueAt, dtype, slots);
+                            vector.valueSum(actualOut, 4, heads, headDim, p, 1, stride, kv, valueAt, dtype, slots);
+                            assertThat(actualOut)
+                                    .as("%s values d=%d heads=%d slots=%d", dtype, headDim, heads, slots)
+                                    .containsExactly(expectedOut);
+                        }
+                    }
                 }
             }
         }
