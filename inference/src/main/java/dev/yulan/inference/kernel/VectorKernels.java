@@ -26,8 +26,10 @@ import jdk.incubator.vector.VectorSpecies;
  * 64-row groups and applies them to the whole batch. Every (sequence, row) output is one chain of fused multiply-adds
  * in column order, exactly the scalar reference's, whatever the tile, the batch size or the thread split.
  *
- * <p>The attention dot products sum lanes by a fixed pairwise tree, never {@code reduceLanes(ADD)}, whose order differs
- * between the JIT and the interpreter; the exponentials of softmax and SwiGLU use {@link Math#exp} for the same reason.
+ * <p>Attention works a KV block at a time: keys are stored transposed, so a block's scores for a whole query-head group
+ * are FMA chains over the dimensions with no lane sums, exactly the scalar reference's. The one lane sum left (RMSNorm's
+ * sum of squares) follows a fixed pairwise tree, never {@code reduceLanes(ADD)}, whose order differs between the JIT
+ * and the interpreter; the exponentials of softmax and SwiGLU use {@link Math#exp} for the same reason.
  *
  * <p>Calls are serialized on the instance (one job on the pool at a time). {@link #parallelFor} tasks may call any
  * kernel, which then runs on the calling thread alone.
