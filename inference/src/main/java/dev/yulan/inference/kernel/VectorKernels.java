@@ -440,7 +440,7 @@ public final class VectorKernels implements Kernels {
             return;
         }
         // One vector per dimension holds that element of all 16 keys of the block: 16 scores per FMA, no lane sums.
-        long stride = (long) blockTokens * elementBytes(dtype);
+        long stride = (long) blockTokens * Elements.bytes(dtype);
         VectorMask<Float> valid = F.indexInRange(0, slots);
         for (int g = 0; g < heads; g++) {
             int qg = qOff + g * headDim;
@@ -469,14 +469,14 @@ public final class VectorKernels implements Kernels {
             reference.valueSum(out, outOff, heads, headDim, p, pOff, pStride, kv, valueAt, dtype, slots);
             return;
         }
-        long vectorBytes = (long) headDim * elementBytes(dtype);
+        long vectorBytes = (long) headDim * Elements.bytes(dtype);
         for (int g = 0; g < heads; g++) {
             for (int j = 0; j < headDim; j += L) {
                 int o = outOff + g * headDim + j;
                 FloatVector acc = FloatVector.fromArray(F, out, o);
                 for (int s = 0; s < slots; s++) {
                     acc = FloatVector.broadcast(F, p[pOff + g * pStride + s])
-                            .fma(load(kv, valueAt + s * vectorBytes + (long) j * elementBytes(dtype), dtype), acc);
+                            .fma(load(kv, valueAt + s * vectorBytes + (long) j * Elements.bytes(dtype), dtype), acc);
                 }
                 acc.intoArray(out, o);
             }
@@ -514,14 +514,6 @@ public final class VectorKernels implements Kernels {
         for (; i < n; i++) {
             Elements.set(dst, byteOff, dtype, i, src[off + i]);
         }
-    }
-
-    private static int elementBytes(DType dtype) {
-        return switch (dtype) {
-            case F32 -> 4;
-            case F16, BF16 -> 2;
-            default -> throw new IllegalArgumentException("KV storage must be F32, F16 or BF16, not " + dtype);
-        };
     }
 
     // ---------------------------------------------------------------- threads

@@ -150,10 +150,13 @@ public final class ModelLoader {
      */
     public static ModelWeights prepare(
             ModelWeights weights, DType quantize, boolean copyEmbedding, Arena arena, LoadProgress progress) {
+        boolean headIsEmbedding = weights.lmHead() == weights.embedding();
         List<Matrix> sources = weights.layers().stream()
                 .flatMap(LayerWeights::matrices)
                 .collect(java.util.stream.Collectors.toCollection(ArrayList::new));
-        sources.add(weights.lmHead());
+        if (!headIsEmbedding) {
+            sources.add(weights.lmHead());
+        }
         long total = sources.stream().mapToLong(Matrix::byteSize).sum()
                 + weights.embedding().byteSize();
         AtomicLong done = new AtomicLong();
@@ -185,11 +188,12 @@ public final class ModelLoader {
                     embedding.cols(),
                     arena.allocate(embedding.byteSize(), 64).copyFrom(embedding.data()));
         }
+        // A tied head is the embedding as prepared (quantized once), packed.
+        Matrix head = headIsEmbedding ? Panels.pack(embedding, arena) : converted.get(weights.lmHead());
         progress.update(done.addAndGet(weights.embedding().byteSize()), total);
         List<LayerWeights> layers =
                 weights.layers().stream().map(l -> l.map(converted::get)).toList();
-        return new ModelWeights(
-                embedding, layers, weights.finalNorm(), converted.get(weights.lmHead()), weights.tied());
+        return new ModelWeights(embedding, layers, weights.finalNorm(), head, weights.tied());
     }
 
     private static Matrix matrix(SafeTensors tensors, String name, int rows, int cols) {

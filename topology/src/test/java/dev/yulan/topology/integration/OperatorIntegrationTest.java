@@ -3,7 +3,6 @@ package dev.yulan.topology.integration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.yulan.inference.engine.ChatMessage;
-import dev.yulan.inference.engine.EngineOptions;
 import dev.yulan.inference.engine.GenerationListener;
 import dev.yulan.inference.engine.GenerationRequest;
 import dev.yulan.inference.engine.GenerationResult;
@@ -11,8 +10,6 @@ import dev.yulan.inference.engine.Prompt;
 import dev.yulan.inference.engine.SamplingParams;
 import dev.yulan.inference.engine.ServingEngine;
 import dev.yulan.inference.engine.TokenEvent;
-import dev.yulan.inference.scheduler.SchedulerConfig;
-import dev.yulan.inference.tensor.DType;
 import dev.yulan.schemas.Completion;
 import dev.yulan.schemas.CompletionChunk;
 import dev.yulan.schemas.DeadLetter;
@@ -43,9 +40,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -62,10 +57,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class OperatorIntegrationTest {
 
-    private static final Path MODEL = Path.of("../models/stories260K");
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final AtomicInteger NAMES = new AtomicInteger();
 
+    private static KafkaFixture fixture;
     private static EmbeddedBroker broker;
     private static ServingEngine reference;
     private static KafkaProducer<byte[], byte[]> producer;
@@ -79,28 +74,16 @@ class OperatorIntegrationTest {
 
     @BeforeAll
     static void startBroker() {
-        broker = EmbeddedBroker.start();
-        reference = openEngine();
-        producer = new KafkaProducer<>(
-                Map.of(
-                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        broker.bootstrapServers(),
-                        ProducerConfig.ACKS_CONFIG,
-                        "all"),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
+        fixture = KafkaFixture.start();
+        broker = fixture.broker();
+        reference = fixture.reference();
+        producer = fixture.producer();
     }
 
     @AfterAll
     static void stopBroker() {
-        if (producer != null) {
-            producer.close();
-        }
-        if (reference != null) {
-            reference.close();
-        }
-        if (broker != null) {
-            broker.close();
+        if (fixture != null) {
+            fixture.close();
         }
     }
 
@@ -117,7 +100,7 @@ class OperatorIntegrationTest {
     @Test
     void avroAndJsonPromptsStreamChunksAndEndWithTheTextTheEngineGeneratesAlone() throws Exception {
         Names names = names("formats");
-        Operator operator = startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        Operator operator = startOperator(names, new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO));
         PromptRequest avroPrompt = PromptRequest.newBuilder()
                 .setRequestId("avro-1")
                 .setPrompt("Once upon a time")
@@ -153,7 +136,7 @@ class OperatorIntegrationTest {
     @Test
     void textHeldBackForAStopStringThatNeverCompletesReachesTheLastChunk() throws Exception {
         Names names = names("held");
-        startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        startOperator(names, new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO));
         String alone = generateAlone("Once upon a time", 24).text();
         // A stop string starting with the text's last characters: the engine holds them back until the end.
         String stop = alone.substring(alone.length() - 3) + "qqqq";
@@ -178,7 +161,7 @@ class OperatorIntegrationTest {
     @Test
     void aSecondTurnThroughKafkaReusesTheFirstTurnsKvFromThePrefixCache() throws Exception {
         Names names = names("turns");
-        startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        startOperator(names, new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO));
         send(
                 names,
                 "chat",
@@ -211,7 +194,7 @@ class OperatorIntegrationTest {
     @Test
     void badInputOfEveryKindIsDeadLetteredWithItsReasonWhileGoodPromptsKeepFlowing() throws Exception {
         Names names = names("bad");
-        Operator operator = startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        Operator operator = startOperator(names, new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO));
         byte[] unknownFingerprint = avro.encode(
                 PromptRequest.newBuilder().setPrompt("hello").setMaxTokens(4).build());
         for (int i = 2; i < 10; i++) {
@@ -285,7 +268,7 @@ class OperatorIntegrationTest {
     void aRestartInTheMiddleOfGenerationsYieldsExactlyOneCompletionPerRequestWithTheUninterruptedText()
             throws Exception {
         Names names = names("restart");
-        ControlledEngine first = new ControlledEngine(openEngine(), Duration.ZERO);
+        ControlledEngine first = new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO);
         first.holdAfter(6);
         Operator operator = startOperator(names, first);
         List<String> ids = sendRestartWorkload(names);
@@ -304,7 +287,7 @@ class OperatorIntegrationTest {
         opened.remove(first);
         opened.remove(operator);
 
-        startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        startOperator(names, new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO));
         assertExactlyOnceWithTheUninterruptedText(names, ids);
     }
 
@@ -312,7 +295,7 @@ class OperatorIntegrationTest {
     void anOperatorRestartedOnTheSameEngineResubmitsItsRequestsUnderTheSameIds() throws Exception {
         Names names = names("same-engine");
         // Slow enough that the requests are still running in the engine when their tasks close (and drop their shards).
-        ControlledEngine engine = new ControlledEngine(openEngine(), Duration.ofMillis(10));
+        ControlledEngine engine = new ControlledEngine(KafkaFixture.openEngine(), Duration.ofMillis(10));
         Operator operator = startOperator(names, engine);
         List<String> ids = sendRestartWorkload(names);
         try (CommittedRecords<CompletionChunk> chunks =
@@ -331,7 +314,7 @@ class OperatorIntegrationTest {
     @Test
     void aCrashedInstanceIsReplacedFromItsLastCommitWithoutLosingOrRepeatingOutput() throws Exception {
         Names names = names("crash");
-        ControlledEngine first = new ControlledEngine(openEngine(), Duration.ofMillis(15));
+        ControlledEngine first = new ControlledEngine(KafkaFixture.openEngine(), Duration.ofMillis(15));
         Operator operator = startOperator(
                 names,
                 first,
@@ -355,14 +338,14 @@ class OperatorIntegrationTest {
         opened.remove(first);
         opened.remove(operator);
 
-        startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        startOperator(names, new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO));
         assertExactlyOnceWithTheUninterruptedText(names, ids);
     }
 
     @Test
     void aSecondInstanceJoiningMidGenerationTakesOverWithoutLosingOrRepeatingOutput() throws Exception {
         Names names = names("join");
-        ControlledEngine first = new ControlledEngine(openEngine(), Duration.ZERO);
+        ControlledEngine first = new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO);
         first.holdAfter(6);
         startOperator(names, first);
         List<String> ids = sendRestartWorkload(names);
@@ -376,7 +359,7 @@ class OperatorIntegrationTest {
         }
         // Same application id, its own state directory: the group rebalances and one partition (with its unfinished
         // requests) moves over; then the first instance hears the rest of the requests it kept.
-        ControlledEngine secondEngine = new ControlledEngine(openEngine(), Duration.ZERO);
+        ControlledEngine secondEngine = new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO);
         startOperator(names, secondEngine, stateDir.resolve("second"), streams -> {});
         first.release();
         assertExactlyOnceWithTheUninterruptedText(names, ids);
@@ -388,7 +371,7 @@ class OperatorIntegrationTest {
     @Test
     void anEngineClosingBeforeTheOperatorEndsNoRequest() throws Exception {
         Names names = names("engine-first");
-        ControlledEngine first = new ControlledEngine(openEngine(), Duration.ZERO);
+        ControlledEngine first = new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO);
         first.blockAfter(6);
         Operator operator = startOperator(names, first);
         List<String> ids = sendRestartWorkload(names);
@@ -406,14 +389,14 @@ class OperatorIntegrationTest {
         opened.remove(first);
         opened.remove(operator);
 
-        startOperator(names, new ControlledEngine(openEngine(), Duration.ZERO));
+        startOperator(names, new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO));
         assertExactlyOnceWithTheUninterruptedText(names, ids);
     }
 
     @Test
     void closingTheOperatorDropsTheKvShardsOfItsTasks() throws Exception {
         Names names = names("shards");
-        ControlledEngine engine = new ControlledEngine(openEngine(), Duration.ZERO);
+        ControlledEngine engine = new ControlledEngine(KafkaFixture.openEngine(), Duration.ZERO);
         Operator operator = startOperator(names, engine);
         send(
                 names,
@@ -574,11 +557,6 @@ class OperatorIntegrationTest {
                 .join();
         assertThat(result.error()).isNull();
         return new Generated(result.text(), List.copyOf(tokens), result);
-    }
-
-    private static ServingEngine openEngine() {
-        SchedulerConfig scheduler = SchedulerConfig.defaults(512).withKvCache(8L << 20, DType.BF16);
-        return ServingEngine.open(MODEL, new EngineOptions(null, 1, scheduler, null));
     }
 
     // --- Kafka plumbing ---

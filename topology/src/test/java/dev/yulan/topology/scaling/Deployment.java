@@ -1,9 +1,5 @@
 package dev.yulan.topology.scaling;
 
-import dev.yulan.inference.engine.EngineOptions;
-import dev.yulan.inference.engine.ServingEngine;
-import dev.yulan.inference.scheduler.SchedulerConfig;
-import dev.yulan.inference.tensor.DType;
 import dev.yulan.topology.config.OperatorConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -19,8 +15,6 @@ import org.apache.kafka.streams.StreamsConfig;
  * @param partitions of the topics
  */
 record Deployment(String prefix, int partitions) {
-
-    static final Path MODEL = Path.of("../models/stories260K");
 
     String prompts() {
         return prefix + ".prompts";
@@ -60,11 +54,5 @@ record Deployment(String prefix, int partitions) {
         settings.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1000);
         settings.putAll(extra);
         return settings;
-    }
-
-    /** The engine of one instance: the bundled tiny model, one compute thread. */
-    static ServingEngine openEngine() {
-        SchedulerConfig scheduler = SchedulerConfig.defaults(512).withKvCache(8L << 20, DType.BF16);
-        return ServingEngine.open(MODEL, new EngineOptions(null, 1, scheduler, null));
     }
 }

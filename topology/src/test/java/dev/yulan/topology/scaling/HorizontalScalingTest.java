@@ -13,6 +13,7 @@ import dev.yulan.schemas.PromptRequest;
 import dev.yulan.schemas.codec.JsonCodec;
 import dev.yulan.topology.broker.EmbeddedBroker;
 import dev.yulan.topology.integration.CommittedRecords;
+import dev.yulan.topology.integration.KafkaFixture;
 import dev.yulan.topology.operator.Operator;
 import dev.yulan.topology.operator.RestoreProgress;
 import dev.yulan.topology.processor.TurnPlanner;
@@ -38,9 +39,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -69,6 +68,7 @@ class HorizontalScalingTest {
             "Tom found a big red ball.",
             "The sun was shining.");
 
+    private static KafkaFixture fixture;
     private static EmbeddedBroker broker;
     private static ServingEngine reference;
     private static KafkaProducer<byte[], byte[]> producer;
@@ -81,28 +81,16 @@ class HorizontalScalingTest {
 
     @BeforeAll
     static void startBroker() {
-        broker = EmbeddedBroker.start();
-        reference = Deployment.openEngine();
-        producer = new KafkaProducer<>(
-                Map.of(
-                        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        broker.bootstrapServers(),
-                        ProducerConfig.ACKS_CONFIG,
-                        "all"),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
+        fixture = KafkaFixture.start();
+        broker = fixture.broker();
+        reference = fixture.reference();
+        producer = fixture.producer();
     }
 
     @AfterAll
     static void stopBroker() {
-        if (producer != null) {
-            producer.close();
-        }
-        if (reference != null) {
-            reference.close();
-        }
-        if (broker != null) {
-            broker.close();
+        if (fixture != null) {
+            fixture.close();
         }
     }
 
@@ -361,7 +349,7 @@ class HorizontalScalingTest {
                 Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
             Operator.createTopics(admin, deployment.config());
         }
-        PacedEngine engine = new PacedEngine(Deployment.openEngine(), pace);
+        PacedEngine engine = new PacedEngine(KafkaFixture.openEngine(), pace);
         opened.add(engine);
         Operator operator = new Operator(
                 deployment.config(),

@@ -1,5 +1,6 @@
 package dev.yulan.topology.scaling;
 
+import dev.yulan.topology.integration.KafkaFixture;
 import dev.yulan.topology.operator.Operator;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +26,7 @@ public final class OperatorProcess {
         Deployment deployment = new Deployment(args[1], Integer.parseInt(args[2]));
         Path stateDirectory = Path.of(args[3]);
         Duration perToken = Duration.ofMillis(Long.parseLong(args[4]));
-        PacedEngine engine = new PacedEngine(Deployment.openEngine(), perToken);
+        PacedEngine engine = new PacedEngine(KafkaFixture.openEngine(), perToken);
         Operator operator = new Operator(
                 deployment.config(), engine, deployment.streamsSettings(bootstrapServers, stateDirectory, Map.of()));
         operator.start();

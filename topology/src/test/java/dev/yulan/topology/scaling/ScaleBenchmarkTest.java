@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.yulan.topology.bench.ScaleBenchmark;
 import dev.yulan.topology.broker.EmbeddedBroker;
+import dev.yulan.topology.integration.KafkaFixture;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +15,7 @@ class ScaleBenchmarkTest {
         try (EmbeddedBroker broker = EmbeddedBroker.start()) {
             ScaleBenchmark benchmark = new ScaleBenchmark(
                     broker.bootstrapServers(),
-                    Deployment::openEngine,
+                    KafkaFixture::openEngine,
                     new ScaleBenchmark.Workload(12, 16, 4, false),
                     Duration.ofSeconds(90),
                     line -> {});
