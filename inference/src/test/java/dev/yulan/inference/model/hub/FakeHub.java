@@ -172,6 +172,13 @@ final class FakeHub implements AutoCloseable {
             // Announce the full length, send part of it, and drop the connection: an interrupted download.
             out.write(content, start, Math.min(cutAfterBytes, length));
             out.flush();
+            // Give the client time to take what was sent: the JDK's HTTP client drops body bytes still queued
+            // when the connection fails, and the tests assert how many bytes an interrupted download keeps.
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             throw new IOException("cut on purpose");
         }
         out.write(content, start, length);
